@@ -1,0 +1,1 @@
+"""Admin endpoints, one module per resource; :mod:`cozegate.admin.router` assembles them."""

@@ -1,0 +1,1 @@
+"""Prices, reservations, settlement, the ledger and the usage log."""

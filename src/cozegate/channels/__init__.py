@@ -1,0 +1,1 @@
+"""Upstream Coze accounts ("channels"): encrypted secrets, selection, auto-disable."""

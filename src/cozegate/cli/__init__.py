@@ -1,0 +1,1 @@
+"""The ``cozegate`` command line: one module per command group, thin over services."""

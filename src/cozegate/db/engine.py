@@ -1,0 +1,84 @@
+"""Async engines for SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+No module globals: the app factory (and tests) create an engine, hold it, and dispose it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from cozegate.config import Settings
+from cozegate.errors import ConfigError
+
+DEFAULT_BUSY_TIMEOUT_MS = 15_000
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Pin the async driver: ``sqlite://`` → aiosqlite, ``postgres(ql)://`` → asyncpg."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise ConfigError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(settings: Settings, **engine_kwargs: Any) -> AsyncEngine:
+    """The engine for ``settings.database_url``."""
+    return engine_from_url(
+        settings.database_url,
+        busy_timeout_ms=settings.db_busy_timeout_ms,
+        pool_size=settings.db_pool_size,
+        **engine_kwargs,
+    )
+
+
+def engine_from_url(
+    url: str | URL,
+    *,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    pool_size: int = 10,
+    **engine_kwargs: Any,
+) -> AsyncEngine:
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_async_engine(parsed, **engine_kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(busy_timeout_ms))
+        return engine
+    # ``?schema=name`` (as Prisma spells it) puts cozegate's tables in that schema: asyncpg
+    # takes no search_path in its URL, so it becomes a server setting of every connection.
+    if schema := parsed.query.get("schema"):
+        parsed = parsed.difference_update_query(["schema"])
+        connect_args = dict(engine_kwargs.pop("connect_args", {}))
+        settings = dict(connect_args.get("server_settings", {}))
+        settings["search_path"] = str(schema)
+        connect_args["server_settings"] = settings
+        engine_kwargs["connect_args"] = connect_args
+    engine_kwargs.setdefault("pool_size", pool_size)
+    engine_kwargs.setdefault("max_overflow", pool_size * 2)
+    engine_kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(parsed, **engine_kwargs)
+
+
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer; NORMAL is durable enough with WAL.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # Writers queue for the lock instead of failing with "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # SQLite ignores foreign keys unless asked, per connection.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect

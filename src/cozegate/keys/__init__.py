@@ -1,0 +1,1 @@
+"""Gateway keys: creation (shown once), hashing, authentication with a TTL cache."""

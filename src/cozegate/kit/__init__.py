@@ -1,0 +1,1 @@
+"""Domain-free helpers: SSE parsing and encoding, ids, time."""

@@ -1,0 +1,1 @@
+"""Coze-compatible endpoints, one module per group; ``native.router`` includes them all."""

@@ -1,0 +1,1 @@
+"""Requests-per-minute limits per key and API class (in-memory or Redis)."""

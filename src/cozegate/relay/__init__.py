@@ -1,0 +1,1 @@
+"""The OpenAI-compatible relay: ``/v1/chat/completions``, ``/v1/models``, legacy billing."""

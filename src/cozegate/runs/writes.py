@@ -1,0 +1,117 @@
+"""Run records as writes of the billing writer (``billing.writer``).
+
+On the request path a run is started and finished by every call, next to its hold and its
+settlement. Booked through the same writer, they share those transactions (one commit for
+many requests under load, no second SQLite writer connection competing for the lock), and
+a finish sees the usage row its settlement wrote. Plain SQL over a
+:class:`~cozegate.billing.booking.Tx`, following :class:`~cozegate.runs.service.RunService`
+rule for rule (``tests/runs`` checks that both write the same rows).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cozegate.billing.booking import Tx
+from cozegate.models.run import RUN_ACTIVE, RUN_INTERRUPTED, RUN_RUNNING
+from cozegate.runs.schemas import RunFinish, RunStart, RunUpdate
+
+_JSON = ("inputs", "interrupt")
+_ACTIVE = {f"active{i}": status for i, status in enumerate(RUN_ACTIVE)}
+_ACTIVE_SQL = f"status IN ({', '.join(':' + name for name in _ACTIVE)})"
+_INSERT_COLUMNS = (*RunStart.model_fields, "id", "created_at", "updated_at", "started_at",
+                   "input_tokens", "output_tokens", "usage_estimated", "cost")
+_INSERT = (f"INSERT INTO runs ({', '.join(_INSERT_COLUMNS)}) "
+           f"VALUES ({', '.join(':' + c for c in _INSERT_COLUMNS)})")
+_RUN = "SELECT status, request_id, created_at FROM runs WHERE id = :id"
+_USAGE = ("SELECT input_tokens, output_tokens, usage_estimated, cost FROM usage_logs "
+          "WHERE request_id = :request_id ORDER BY id DESC LIMIT 1")
+_BILLED = ("input_tokens", "output_tokens", "usage_estimated", "cost")
+
+
+def _db_value(name: str, value: Any) -> Any:
+    return json.dumps(value) if name in _JSON and value is not None else value
+
+
+def _set_fields(tx: Tx, run_id: str, values: dict[str, Any], guard: str,
+                guard_params: dict[str, Any]) -> bool:
+    """RunRepository.set_fields: one guarded UPDATE (columns from the schemas only)."""
+    assignments = ", ".join(f"{name} = :v_{name}" for name in values)
+    params = {f"v_{name}": _db_value(name, value) for name, value in values.items()}
+    params.update(guard_params, run_id=run_id)
+    return tx.run(f"UPDATE runs SET {assignments} WHERE id = :run_id AND {guard}", params) > 0
+
+
+def _as_datetime(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """RunService.start."""
+
+    run_id: str
+    data: RunStart
+
+    def apply(self, tx: Tx, now: datetime) -> str:
+        stamp = tx.stamp(now)
+        values = {name: _db_value(name, value) for name, value in self.data.model_dump().items()}
+        values.update(id=self.run_id, created_at=stamp, updated_at=stamp,
+                      started_at=stamp if self.data.status == RUN_RUNNING else None,
+                      input_tokens=0, output_tokens=0, usage_estimated=False, cost=0)
+        tx.run(_INSERT, values)
+        return self.run_id
+
+
+@dataclass(frozen=True, slots=True)
+class RunUpdated:
+    """RunService.update."""
+
+    run_id: str
+    data: RunUpdate
+
+    def apply(self, tx: Tx, now: datetime) -> bool:
+        values: dict[str, Any] = {name: getattr(self.data, name)
+                                  for name in self.data.model_fields_set}
+        if not values:
+            return False
+        stamp = tx.stamp(now)
+        values["updated_at"] = stamp
+        if values.get("status") == RUN_RUNNING:
+            _set_fields(tx, self.run_id, {"started_at": stamp}, "status = :queued",
+                        {"queued": "queued"})
+        return _set_fields(tx, self.run_id, values, _ACTIVE_SQL, _ACTIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnded:
+    """RunService.finish: usage and cost left unset are copied from the usage log."""
+
+    run_id: str
+    data: RunFinish
+
+    def apply(self, tx: Tx, now: datetime) -> bool:
+        row = tx.one(_RUN, {"id": self.run_id})
+        if row is None or row[0] not in RUN_ACTIVE:
+            return False
+        _, request_id, created_at = row
+        data = self.data
+        values: dict[str, Any] = {
+            name: value for name, value in data.model_dump().items() if value is not None}
+        if request_id and (data.cost is None or data.input_tokens is None):
+            usage = tx.one(_USAGE, {"request_id": request_id})
+            if usage is not None:
+                for name, value in zip(_BILLED, usage, strict=True):
+                    if getattr(data, name) is None:
+                        values[name] = bool(value) if name == "usage_estimated" else value
+        stamp = tx.stamp(now)
+        values.update(finished_at=stamp, updated_at=stamp,
+                      duration_ms=round((now - _as_datetime(created_at)).total_seconds()
+                                        * 1000))
+        if data.status != RUN_INTERRUPTED:
+            values["interrupt"] = None
+        return _set_fields(tx, self.run_id, values, _ACTIVE_SQL, _ACTIVE)

@@ -1,0 +1,515 @@
+"""A small HTTP/1.1 client for calls to Coze: keep-alive pool, streamed bodies, httptools.
+
+Why not httpx here: the gateway makes one upstream call per request and relays long event
+streams. httpx spends ~0.5-1 ms of CPU on each call (URL and header models, cookie, auth and
+redirect layers, anyio cancel scopes around every socket operation) and its pool re-checks
+every pooled connection on every request, so it slows down as concurrency grows (113 req/s
+at c=64 against the fake upstream, vs 6,225 for a raw client: bench/RESULTS.md). This
+client does only what :class:`~cozegate.upstream.transport.http.HTTPTransport` needs:
+
+* one request at a time per connection; idle connections reused LIFO, dropped after
+  ``keepalive_expiry`` or when the server closed them;
+* bodies with Content-Length, chunked, or ending at EOF (parsed by httptools, the parser
+  uvicorn uses); gzip/deflate decoded if a server sends them (we never ask for them);
+* connect / read (between bytes) / write / pool timeouts, as httpx.Timeout gives them;
+* every failure raised as the httpx exception httpx would raise, so ``transport/http.py``
+  still maps errors in one place.
+
+It does not do proxies, redirects, cookies, HTTP/2 or Expect: 100-continue; HTTPTransport
+uses httpx whenever a proxy applies or a custom httpx transport (tests, the in-process
+emulator) is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import select
+import ssl
+import sys
+import time
+import zlib
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import httptools
+import httpx
+
+READ_CHUNK_HIGH = 1 << 20  # buffered body bytes that pause reading from the socket
+READ_CHUNK_LOW = 1 << 18
+
+
+class LeanRequest:
+    """What :class:`LeanPool` sends; ``url`` is built only when an error message needs it."""
+
+    __slots__ = ("content", "headers", "method", "target", "timeout")
+
+    def __init__(self, method: str, target: str, headers: Sequence[tuple[str, str]],
+                 content: bytes, timeout: httpx.Timeout) -> None:
+        self.method = method
+        self.target = target  # path and query
+        self.headers = headers
+        self.content = content
+        self.timeout = timeout
+
+    @property
+    def url(self) -> httpx.URL:
+        return httpx.URL(self.target)
+
+
+class _Body:
+    """One response's body as it arrives: chunks, end, or failure."""
+
+    __slots__ = ("_connection", "_timer", "_waiter", "buffered", "chunks", "done", "error")
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+        self.chunks: deque[bytes] = deque()
+        self.buffered = 0
+        self.done = False
+        self.error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def feed(self, data: bytes) -> None:
+        self.chunks.append(data)
+        self.buffered += len(data)
+        if self.buffered > READ_CHUNK_HIGH:
+            self._connection.pause_reading()
+        self._wake()
+
+    def end(self, error: BaseException | None = None) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.error = error
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _timed_out(self, seconds: float) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(httpx.ReadTimeout(f"no data from Coze for {seconds:g}s"))
+
+    async def next(self, idle: float | None) -> bytes:
+        """The next chunk; b"" at the end of the body; ReadTimeout after ``idle`` s of
+        silence."""
+        while not self.chunks:
+            if self.done:
+                if self.error is not None:
+                    raise self.error
+                return b""
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            if idle is not None:
+                self._timer = loop.call_later(idle, self._timed_out, idle)
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+        chunk = self.chunks.popleft()
+        self.buffered -= len(chunk)
+        if self.buffered < READ_CHUNK_LOW:
+            self._connection.resume_reading()
+        return chunk
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection and its httptools parser."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.closed = False
+        self.idle_since = 0.0
+        self._paused = False
+        self._writable: asyncio.Future[None] | None = None
+        # The response being received:
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head: asyncio.Future[int] | None = None
+        self._body: _Body | None = None
+        self._length_known = False
+        self._complete = False
+        self._keep_alive = False
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self._head is None:  # bytes while idle: the connection cannot be trusted
+            self.close()
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(httpx.RemoteProtocolError(f"malformed HTTP response: {exc}"))
+            self.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self._head is None or self._complete:
+            return
+        head_received = self._head.done()
+        if head_received and not self._length_known and exc is None:
+            self.on_message_complete()  # a body delimited by the end of the connection
+            return
+        if not head_received:
+            error: httpx.HTTPError = httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.")
+        elif exc is None:
+            error = httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body")
+        else:
+            error = httpx.ReadError(str(exc) or type(exc).__name__)
+        self._fail(error)
+
+    def pause_writing(self) -> None:
+        if self._writable is None:
+            self._writable = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        self._writable = None
+
+    # -- httptools callbacks -------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+        lowered = name.lower()
+        if lowered == b"content-length" or (lowered == b"transfer-encoding"
+                                            and b"chunked" in value.lower()):
+            self._length_known = True
+
+    def on_headers_complete(self) -> None:
+        assert self._head is not None
+        if not self._head.done():
+            self._head.set_result(self.parser.get_status_code())
+
+    def on_body(self, body: bytes) -> None:
+        if self._body is not None:
+            self._body.feed(body)
+
+    def on_message_complete(self) -> None:
+        self._complete = True
+        # Read now: once this callback returns, llhttp has reset and always says False.
+        self._keep_alive = self.parser.should_keep_alive()
+        if self._head is not None and not self._head.done():
+            self._head.set_result(self.parser.get_status_code())
+        if self._body is not None:
+            self._body.end()
+
+    # -- used by the pool ------------------------------------------------------------------
+
+    def start(self) -> tuple[asyncio.Future[int], _Body]:
+        self._headers = []
+        self._length_known = False
+        self._complete = False
+        self._keep_alive = False
+        self._head = asyncio.get_running_loop().create_future()
+        self._body = _Body(self)
+        return self._head, self._body
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return self._headers
+
+    @property
+    def reusable(self) -> bool:
+        return (self._complete and self._keep_alive and not self.closed
+                and self.transport is not None and not self.transport.is_closing())
+
+    def alive(self) -> bool:
+        """Still open, as far as can be known without sending: a server that closed an idle
+        connection has its EOF waiting in the socket even before the loop reads it."""
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            return False
+        sock = transport.get_extra_info("socket")
+        if sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable  # an idle connection has nothing to read but an EOF
+
+    def finished(self) -> None:
+        """The response was handled: the connection is idle (or closed) again."""
+        self._head = None
+        self._body = None
+        self.idle_since = time.monotonic()
+        self.resume_reading()
+
+    async def write(self, data: bytes, limit: float | None) -> None:
+        assert self.transport is not None
+        if self.closed or self.transport.is_closing():
+            raise httpx.WriteError("connection closed before the request was written")
+        self.transport.write(data)
+        if self._writable is not None:
+            try:
+                async with asyncio.timeout(limit):
+                    await self._writable
+            except TimeoutError as exc:
+                raise httpx.WriteTimeout("timed out writing the request") from exc
+
+    def pause_reading(self) -> None:
+        if not self._paused and self.transport is not None and not self.closed:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._paused and self.transport is not None and not self.closed:
+            self._paused = False
+            self.transport.resume_reading()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _fail(self, error: BaseException) -> None:
+        if self._head is not None and not self._head.done():
+            self._head.set_exception(error)
+            self._head.exception()  # retrieved by the waiter; silence "never retrieved"
+        if self._body is not None:
+            self._body.end(error)
+
+
+class LeanResponse:
+    """The subset of ``httpx.Response`` the Coze client uses."""
+
+    def __init__(self, request: LeanRequest, status_code: int, headers: httpx.Headers,
+                 body: _Body, release: Any) -> None:
+        self.request = request
+        self.status_code = status_code
+        self.headers = headers
+        self._body = body
+        self._release = release  # (keep: bool) -> None, once
+        self._content: bytes | None = None
+        self._decoder = _decoder(headers.get("content-encoding"))
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        timeout = self.request.timeout.read
+        try:
+            while True:
+                chunk = await self._body.next(timeout)
+                if not chunk:
+                    break
+                if self._decoder is not None:
+                    chunk = self._decoder.decompress(chunk)
+                    if not chunk:
+                        continue
+                yield chunk
+            if self._decoder is not None and (tail := self._decoder.flush()):
+                yield tail
+        finally:
+            await self.aclose()
+
+    async def aread(self) -> bytes:
+        if self._content is None:
+            self._content = b"".join([chunk async for chunk in self.aiter_bytes()])
+        return self._content
+
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            raise httpx.ResponseNotRead()
+        return self._content
+
+    @property
+    def text(self) -> str:
+        content_type = self.headers.get("content-type", "")
+        charset = "utf-8"
+        for part in content_type.split(";")[1:]:
+            name, _, value = part.strip().partition("=")
+            if name.lower() == "charset" and value:
+                charset = value.strip('"')
+        return self.content.decode(charset, errors="replace")
+
+    @property
+    def is_closed(self) -> bool:
+        return self._release is None
+
+    async def aclose(self) -> None:
+        release, self._release = self._release, None
+        if release is None:
+            return
+        complete = self._body.done and self._body.error is None
+        if not complete:  # a reader in another task stops with an error, not a clean end
+            self._body.end(httpx.ReadError("the response was closed"))
+        release(complete)
+
+
+def _expire(head: asyncio.Future[int], limit: float) -> None:
+    if not head.done():
+        head.set_exception(httpx.ReadTimeout(f"no response from Coze in {limit:g}s"))
+
+
+def _decoder(encoding: str | None) -> Any:
+    if not encoding or encoding.lower() == "identity":
+        return None
+    if encoding.lower() in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding.lower() == "deflate":
+        return zlib.decompressobj()
+    raise httpx.DecodingError(f"unsupported content-encoding {encoding!r}")
+
+
+class LeanPool:
+    """Connections to one origin (``scheme://host:port``), used by one HTTPTransport."""
+
+    def __init__(self, url: httpx.URL, *, limits: httpx.Limits,
+                 headers: Sequence[tuple[str, str]] = ()) -> None:
+        self._host = url.host
+        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._tls = url.scheme == "https"
+        self._ssl: ssl.SSLContext | None = None
+        default_port = self._port == (443 if self._tls else 80)
+        host_header = self._host if default_port else f"{self._host}:{self._port}"
+        if ":" in self._host:  # an IPv6 literal
+            host_header = f"[{self._host}]" if default_port else f"[{self._host}]:{self._port}"
+        self._head = f"Host: {host_header}\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in headers)
+        # httpx.Limits: None means no limit.
+        self._max_connections = limits.max_connections or sys.maxsize
+        self._max_idle = sys.maxsize if limits.max_keepalive_connections is None \
+            else limits.max_keepalive_connections
+        self._expiry = math.inf if limits.keepalive_expiry is None else limits.keepalive_expiry
+        self._idle: list[_Connection] = []
+        self._busy = 0  # connections with a request in flight
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._closed = False
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
+    async def send(self, request: LeanRequest) -> LeanResponse:
+        """Send ``request`` and return once the response headers arrived."""
+        timeout = request.timeout
+        await self._reserve(timeout.pool)
+        try:
+            connection = self._idle_connection() or await self._connect(timeout.connect)
+        except BaseException:
+            self._unreserve()
+            raise
+        head, body = connection.start()
+        released = False
+
+        def release(keep: bool) -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._put_back(connection, keep)
+
+        try:
+            await connection.write(self._encode(request), timeout.write)
+            status = await self._wait_head(head, timeout.read)
+        except BaseException:
+            release(False)
+            raise
+        return LeanResponse(request, status, httpx.Headers(connection.headers), body, release)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _encode(self, request: LeanRequest) -> bytes:
+        lines = [f"{request.method} {request.target} HTTP/1.1\r\n", self._head]
+        lines += [f"{name}: {value}\r\n" for name, value in request.headers]
+        if request.content or request.method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(request.content)}\r\n")
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1") + request.content
+
+    async def _wait_head(self, head: asyncio.Future[int], limit: float | None) -> int:
+        if head.done() or limit is None:
+            return await head
+        # A timer failing the future: cheaper than asyncio.timeout on every call.
+        timer = asyncio.get_running_loop().call_later(limit, _expire, head, limit)
+        try:
+            return await head
+        finally:
+            timer.cancel()
+
+    async def _reserve(self, limit: float | None) -> None:
+        if self._closed:
+            raise httpx.PoolTimeout("the connection pool is closed")
+        if self._busy < self._max_connections and not self._waiters:
+            self._busy += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(limit):
+                await waiter  # the slot is handed over by _unreserve
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._unreserve()  # handed a slot we no longer want
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise httpx.PoolTimeout("no free connection to Coze in time") from exc
+            raise
+
+    def _unreserve(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the slot passes on: _busy is unchanged
+                return
+        self._busy -= 1
+
+    def _idle_connection(self) -> _Connection | None:
+        now = time.monotonic()
+        while self._idle:
+            connection = self._idle.pop()
+            if now - connection.idle_since < self._expiry and connection.alive():
+                return connection
+            connection.close()
+        return None
+
+    async def _connect(self, limit: float | None) -> _Connection:
+        loop = asyncio.get_running_loop()
+        if self._tls and self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        try:
+            async with asyncio.timeout(limit):
+                _, connection = await loop.create_connection(
+                    _Connection, self._host, self._port, ssl=self._ssl,
+                    server_hostname=self._host if self._tls else None)
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(f"connect timed out after {limit:g}s") from exc
+        except OSError as exc:  # refused, unreachable, DNS, TLS handshake (ssl.SSLError)
+            raise httpx.ConnectError(str(exc) or type(exc).__name__) from exc
+        return connection
+
+    def _put_back(self, connection: _Connection, keep: bool) -> None:
+        if keep and connection.reusable and not self._closed \
+                and len(self._idle) < self._max_idle:
+            connection.finished()
+            self._idle.append(connection)
+        else:
+            connection.close()
+        self._unreserve()

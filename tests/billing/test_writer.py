@@ -1,0 +1,263 @@
+"""The billing writer: many requests per transaction, each with its own exact result.
+
+Runs on the writer the gateway would build for the test database: the SQLite thread writer
+(one sqlite3 connection) or the async writer on Postgres. Everything submitted before an
+await lands in one batch, which is how these tests exercise batching deterministically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cozegate.billing.booking import Close, Held, Hold
+from cozegate.billing.errors import DuplicateRequest, InsufficientBalance, ReservationNotFound
+from cozegate.billing.reaper import ReservationReaper
+from cozegate.billing.schemas import SettleResult
+from cozegate.billing.service import REAPED, BillingService
+from cozegate.billing.writer import AsyncWriter, BillingWriter, SqliteWriter, create_writer
+from cozegate.keys.errors import KeyQuotaExceeded
+from cozegate.keys.schemas import KeyCreate
+from cozegate.keys.service import KeyService
+from cozegate.models import ApiKey, LedgerEntry, Reservation, UsageLog
+from cozegate.models.reservation import REFUNDED, RESERVED, SETTLED
+
+pytestmark = pytest.mark.db
+
+billing = BillingService()
+
+
+@pytest.fixture
+async def writer(db_engine: AsyncEngine) -> AsyncIterator[BillingWriter]:
+    writer = create_writer(db_engine, busy_timeout_ms=5_000)
+    try:
+        yield writer
+    finally:
+        await writer.aclose()
+
+
+def test_the_writer_fits_the_backend(db_engine: AsyncEngine, db_backend: str) -> None:
+    writer = create_writer(db_engine, busy_timeout_ms=5_000)
+    assert isinstance(writer, SqliteWriter if db_backend == "sqlite" else AsyncWriter)
+
+
+async def ledger_of(db_sessionmaker, user_id: int) -> list[tuple[str, str, int, int]]:
+    async with db_sessionmaker() as session:
+        rows = await billing.ledger(session, user_id=user_id)
+    return [(r.kind, r.request_id or "", r.amount, r.balance_after) for r in rows]
+
+
+async def test_holds_racing_for_the_last_of_a_balance(writer, db_sessionmaker,
+                                                      make_user) -> None:
+    user = await make_user("racer", balance=7_000)
+    futures = [writer.submit(Hold(f"h{i}", user.id, 1_000)) for i in range(50)]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    held = [r for r in results if isinstance(r, Held)]
+    # First come, first served, in submission order; the rest refused, nothing negative.
+    assert [h.request_id for h in held] == [f"h{i}" for i in range(7)]
+    assert [h.balance_after for h in held] == [6_000 - 1_000 * i for i in range(7)]
+    assert all(isinstance(r, InsufficientBalance) for r in results[7:])
+    assert results[7].details == {"balance": 0, "required": 1_000}
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 0
+        assert await session.scalar(select(func.count()).select_from(Reservation)) == 7
+    # The ledger reads as a running balance: each row's balance_after follows from the last.
+    ledger = await ledger_of(db_sessionmaker, user.id)
+    running = 0
+    for _, _, amount, balance_after in ledger:
+        running += amount
+        assert balance_after == running
+
+
+async def test_a_mixed_batch_books_exactly_what_single_calls_would(
+        writer, db_sessionmaker, make_user) -> None:
+    alice = await make_user("alice", balance=10_000)
+    bob = await make_user("bob", balance=1_000)
+    async with db_sessionmaker() as session:
+        key = await KeyService().create_key(session, alice.id, KeyCreate(name="k", quota=5_000))
+        await session.commit()
+    await asyncio.gather(writer.submit(Hold("a1", alice.id, 4_000, key.id)),
+                         writer.submit(Hold("b1", bob.id, 600)))
+    # Most likely one batch (and in order either way): a settle below the hold, an extra
+    # charge beyond the balance, two holds (one over the key quota), an unknown request.
+    results = await asyncio.gather(
+        writer.submit(Close("a1", 1_234, SETTLED, "ok", usage={"user_id": alice.id,
+                                                               "status": "success"})),
+        writer.submit(Close("b1", 2_000, SETTLED, "ok")),
+        writer.submit(Hold("a2", alice.id, 2_000, key.id)),
+        writer.submit(Hold("a3", alice.id, 4_000, key.id)),
+        writer.submit(Close("nope", 1, SETTLED)),
+        return_exceptions=True)
+    a1, b1, a2, a3, nope = results
+    assert isinstance(a1, SettleResult) and (a1.charged, a1.refunded) == (1_234, 2_766)
+    assert isinstance(b1, SettleResult) and (b1.charged, b1.shortfall) == (1_000, 1_000)
+    assert isinstance(a2, Held) and a2.key_amount == 2_000
+    assert isinstance(a3, KeyQuotaExceeded)  # 5,000 - 1,234 - 2,000 left
+    assert isinstance(nope, ReservationNotFound)
+    refund = await writer.submit(Close("a2", 0, REFUNDED, "upstream 502"))
+    assert (refund.status, refund.refunded) == (REFUNDED, 2_000)
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, alice.id) == 10_000 - 1_234
+        assert await billing.balance(session, bob.id) == 0
+        stored = await session.get(ApiKey, key.id)
+        assert stored is not None and (stored.quota_remaining, stored.used) == (3_766, 1_234)
+        usage = (await session.scalars(select(UsageLog))).all()
+        assert [(u.request_id, u.cost) for u in usage] == [("a1", 1_234)]
+    assert await ledger_of(db_sessionmaker, bob.id) == [
+        ("top_up", "", 1_000, 1_000), ("reserve", "b1", -600, 400), ("settle", "b1", -400, 0)]
+
+
+async def test_a_duplicate_request_id_fails_alone(writer, db_sessionmaker, make_user) -> None:
+    user = await make_user("dup", balance=1_000)
+    await writer.submit(Hold("d1", user.id, 100))
+    results = await asyncio.gather(writer.submit(Hold("d2", user.id, 100)),
+                                   writer.submit(Hold("d1", user.id, 100)),
+                                   writer.submit(Hold("d3", user.id, 100)),
+                                   return_exceptions=True)
+    assert isinstance(results[0], Held) and isinstance(results[2], Held)
+    assert isinstance(results[1], DuplicateRequest)
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 700
+
+
+async def test_concurrent_settles_of_one_request_book_once(writer, db_sessionmaker,
+                                                           make_user) -> None:
+    user = await make_user("once", balance=5_000)
+    await writer.submit(Hold("o1", user.id, 3_000))
+    results = await asyncio.gather(*(writer.submit(Close("o1", 1_000, SETTLED))
+                                     for _ in range(10)))
+    assert [r.already_finished for r in results] == [False] + [True] * 9
+    assert {r.charged for r in results} == {1_000}
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 4_000
+        assert len(await billing.ledger(session, request_id="o1")) == 2
+
+
+async def test_aclose_books_everything_queued(db_engine, db_sessionmaker, make_user) -> None:
+    user = await make_user("drain", balance=100_000)
+    writer = create_writer(db_engine, busy_timeout_ms=5_000)
+    holds = [writer.submit(Hold(f"q{i}", user.id, 10)) for i in range(100)]
+    await writer.aclose()  # without awaiting a single hold first
+    assert all(f.done() and isinstance(f.result(), Held) for f in holds)
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 100_000 - 1_000
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.submit(Hold("late", user.id, 10))
+
+
+async def test_a_crash_leaves_the_hold_to_the_reaper_and_nothing_twice(
+        db_engine, db_sessionmaker, make_user) -> None:
+    """A process held money, settled one request and died before settling the other; after
+    the restart the reaper refunds the open one, and a late retry of either changes nothing."""
+    user = await make_user("crash", balance=10_000)
+    first = create_writer(db_engine, busy_timeout_ms=5_000)
+    await first.submit(Hold("done", user.id, 3_000))
+    await first.submit(Hold("lost", user.id, 2_000))
+    await first.submit(Close("done", 1_000, SETTLED))
+    await first.aclose()  # the process is gone; "lost" was never settled
+
+    restarted = create_writer(db_engine, busy_timeout_ms=5_000)
+    try:
+        later = datetime.now(UTC) + timedelta(hours=2)
+        reaper = ReservationReaper(db_sessionmaker, restarted, older_than=timedelta(hours=1),
+                                   interval=60, clock=lambda: later)
+        refunded = await reaper.reap_once()
+        assert [(r.request_id, r.status, r.refunded) for r in refunded] == [
+            ("lost", REFUNDED, 2_000)]
+        assert await reaper.reap_once() == []
+        retried = await asyncio.gather(restarted.submit(Close("done", 1_000, SETTLED)),
+                                       restarted.submit(Close("lost", 2_000, SETTLED)))
+        assert all(r.already_finished for r in retried)
+        assert (retried[1].status, retried[1].charged) == (REFUNDED, 0)
+    finally:
+        await restarted.aclose()
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 9_000
+        reasons = await session.scalars(select(Reservation.reason)
+                                        .where(Reservation.request_id == "lost"))
+        assert reasons.one() == REAPED
+        assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 5
+
+
+async def test_the_reaper_spares_young_and_busy_reservations(writer, db_sessionmaker,
+                                                             make_user) -> None:
+    user = await make_user("spared", balance=1_000)
+    for request_id in ("young", "busy", "stale"):
+        await writer.submit(Hold(request_id, user.id, 100))
+    now = datetime.now(UTC)
+    async with db_sessionmaker() as session:
+        for request_id in ("busy", "stale"):
+            reservation = await session.scalar(select(Reservation).where(
+                Reservation.request_id == request_id))
+            assert reservation is not None
+            reservation.created_at = now - timedelta(hours=3)
+        await session.commit()
+    reaper = ReservationReaper(db_sessionmaker, writer, older_than=timedelta(hours=1),
+                               interval=60, busy=lambda: {"busy"})
+    assert [r.request_id for r in await reaper.reap_once()] == ["stale"]
+    async with db_sessionmaker() as session:
+        statuses = dict((await session.execute(
+            select(Reservation.request_id, Reservation.status))).all())
+    assert statuses == {"young": RESERVED, "busy": RESERVED, "stale": REFUNDED}
+
+
+async def test_the_reaper_loop_runs_until_stopped(writer, db_sessionmaker, make_user) -> None:
+    user = await make_user("looped", balance=1_000)
+    await writer.submit(Hold("old", user.id, 400))
+    reaper = ReservationReaper(db_sessionmaker, writer, older_than=timedelta(0),
+                               interval=0.01)
+    reaper.start()
+    try:
+        for _ in range(500):
+            async with db_sessionmaker() as session:
+                if await billing.balance(session, user.id) == 1_000:
+                    break
+            await asyncio.sleep(0.01)
+    finally:
+        await reaper.stop()
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 1_000
+
+
+class Recorded:
+    """A Write job that notes the order jobs were applied in."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name, self.log = name, log
+
+    def apply(self, tx, now) -> str:  # type: ignore[no-untyped-def]
+        self.log.append(self.name)
+        return self.name
+
+
+async def test_a_lazy_job_alone_is_booked_soon(writer) -> None:
+    log: list[str] = []
+    started = asyncio.get_running_loop().time()
+    assert await writer.submit(Recorded("lazy", log), urgent=False) == "lazy"
+    assert asyncio.get_running_loop().time() - started < 5  # LAZY_DELAY, not forever
+
+
+async def test_lazy_jobs_ride_first_with_the_next_urgent_one(writer, make_user) -> None:
+    user = await make_user("lazy", balance=100)
+    log: list[str] = []
+    lazy = writer.submit(Recorded("lazy", log), urgent=False)
+    await asyncio.sleep(0)
+    held = await writer.submit(Hold("l1", user.id, 10))
+    assert isinstance(held, Held) and lazy.done() and log == ["lazy"]
+    after = writer.submit(Recorded("after", log), urgent=False)
+    urgent = writer.submit(Recorded("urgent", log))
+    await asyncio.gather(after, urgent)
+    assert log == ["lazy", "after", "urgent"]
+
+
+async def test_aclose_books_lazy_jobs_too(db_engine) -> None:
+    writer = create_writer(db_engine, busy_timeout_ms=5_000)
+    log: list[str] = []
+    lazy = writer.submit(Recorded("lazy", log), urgent=False)
+    await writer.aclose()
+    assert lazy.done() and lazy.result() == "lazy" and log == ["lazy"]

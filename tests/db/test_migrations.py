@@ -1,0 +1,92 @@
+"""Migrations on an empty database, engine pragmas and URL handling."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+
+from cozegate.config import Settings
+from cozegate.db import create_engine, engine_from_url, is_sqlite, normalize_url
+from cozegate.errors import ConfigError
+from cozegate.migrations import current_revision, downgrade_database, upgrade_database
+from cozegate.migrations.runner import alembic_config
+from cozegate.models import Base
+
+pytestmark = pytest.mark.db
+
+TABLES = {
+    "groups",
+    "users",
+    "api_keys",
+    "prices",
+    "channels",
+    "channel_events",
+    "reservations",
+    "ledger_entries",
+    "usage_logs",
+    "pending_interrupts",
+}
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_one_linear_history() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(script.get_heads()) == 1
+
+
+def _diff(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, Base.metadata)
+
+
+async def test_migrations_apply_on_an_empty_database(empty_db_url: str) -> None:
+    engine = engine_from_url(empty_db_url)
+    try:
+        assert await current_revision(engine) is None
+        await upgrade_database(engine)
+        assert await current_revision(engine) == HEAD
+        await upgrade_database(engine)  # idempotent: a no-op at head
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+            assert names >= TABLES
+            # The migration and the models describe the same schema.
+            assert await connection.run_sync(_diff) == []
+        await downgrade_database(engine)
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+        assert not names & TABLES
+        await upgrade_database(engine)
+        assert await current_revision(engine) == HEAD
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_database_accepts_a_url(empty_db_url: str) -> None:
+    await upgrade_database(empty_db_url)
+    assert await current_revision(empty_db_url) == HEAD
+
+
+async def test_sqlite_pragmas(tmp_path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/p.db", db_busy_timeout_ms=1234)
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.execute(text(f"PRAGMA {name}"))).scalar()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys")
+            }
+        assert pragmas == {"journal_mode": "wal", "busy_timeout": 1234, "foreign_keys": 1}
+    finally:
+        await engine.dispose()
+
+
+def test_url_normalisation() -> None:
+    assert normalize_url("sqlite:///x.db").drivername == "sqlite+aiosqlite"
+    assert normalize_url("postgresql://u@h/db").drivername == "postgresql+asyncpg"
+    assert normalize_url("postgres://u@h/db").drivername == "postgresql+asyncpg"
+    assert is_sqlite("sqlite+aiosqlite:///x.db")
+    with pytest.raises(ConfigError):
+        normalize_url("mysql://u@h/db")
