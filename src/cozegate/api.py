@@ -8,7 +8,6 @@ from cozegate.admin.router import router as admin_router
 from cozegate.health.endpoints import router as health_router
 from cozegate.native.router import router as coze_router
 from cozegate.relay.endpoints import router as relay_router
-from cozegate.relay.fast_path import ChatCompletionsFastPath
 from cozegate.runs import endpoints as runs
 from cozegate.tasks.endpoints import router as tasks_router
 
@@ -21,5 +20,3 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(runs.router)
     app.include_router(runs.admin_router)
     app.include_router(tasks_router)
-    # Answers POST /v1/chat/completions before FastAPI's router (see relay/fast_path.py).
-    app.add_middleware(ChatCompletionsFastPath)

@@ -11,6 +11,7 @@ from cozegate import __version__
 from cozegate.api import include_routers
 from cozegate.bootstrap import announce, bootstrap
 from cozegate.config import Settings, load_settings
+from cozegate.relay.fast_path import GatewayApp
 from cozegate.runtime import Runtime
 from cozegate.surfaces import install_error_handlers
 
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.aclose()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="cozegate",
         version=__version__,
         summary="Gateway and task service for Coze workflows and chat flows",

@@ -12,11 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from cozegate.app import create_app
 from cozegate.emulator import catalog
 from cozegate.kit.serving import ThreadedServer
-from cozegate.relay.fast_path import ChatCompletionsFastPath
 from tests.fixtures_gateway import Gateway, gateway_settings
 
 pytestmark = pytest.mark.db
@@ -29,9 +29,11 @@ STORY = {"model": f"coze-workflow/{catalog.STORY}", "workflow_parameters": {"top
 async def plain_url(gateway: Gateway, db_url: str) -> AsyncIterator[str]:
     """A second gateway on the same database, without the fast path."""
     app = create_app(gateway_settings(db_url))
-    app.user_middleware = [m for m in app.user_middleware
-                           if m.cls is not ChatCompletionsFastPath]
-    server = ThreadedServer(app).start()
+
+    async def without_fast_path(scope: Any, receive: Any, send: Any) -> None:
+        await FastAPI.__call__(app, scope, receive, send)  # skips GatewayApp's dispatch
+
+    server = ThreadedServer(without_fast_path).start()
     try:
         yield server.url
     finally:

@@ -1,28 +1,33 @@
-"""``POST /v1/chat/completions`` without FastAPI's router and dependency solver.
+"""``POST /v1/chat/completions`` without FastAPI's middleware, router and dependency solver.
 
 The request path's busiest endpoint spent about a third of its CPU in FastAPI's routing and
 dependency injection (measured: ~1.0-1.2 ms -> ~0.65-0.75 ms of gateway CPU per non-stream
-call at c=16). This ASGI middleware, installed inside FastAPI's error and body-limit
-middleware, answers the endpoint itself: it validates the JSON body with the same pydantic
-model, authenticates the key like ``access.current_key`` and calls the same
-``relay.endpoints.respond``, rendering errors in the OpenAI shape as the exception handlers
-do. Whatever it does not handle plainly — a body that is not JSON or does not validate, an
-unexpected content type — it passes on to FastAPI with the body replayed, so those answers
-stay exactly FastAPI's. The FastAPI route stays registered: it documents the endpoint and
-serves what this layer passes on.
+call at c=16), and a few percent more in the middleware layers every request crosses
+(Starlette's error middleware wraps each ``send``). :class:`GatewayApp` hands this one
+endpoint to :class:`ChatCompletionsFastPath` before any of that; it answers it itself: it
+validates the JSON body with the same pydantic model, authenticates the key like
+``access.current_key`` and calls the same ``relay.endpoints.respond``, rendering errors in
+the OpenAI shape as the exception handlers do. Whatever it does not handle plainly — a body
+that is not JSON or does not validate, an unexpected content type — it passes on to the
+full application with the body replayed, so those answers stay exactly FastAPI's. An
+unexpected exception is logged and answered as an OpenAI 500 (FastAPI's stack would send a
+plain-text one). The FastAPI route stays registered: it documents the endpoint and serves
+what this layer passes on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
 
 from cozegate.access import authenticate
 from cozegate.errors import CozegateError
-from cozegate.protocol.openai import ChatCompletionRequest
+from cozegate.protocol.openai import ChatCompletionRequest, OpenAIError
 from cozegate.relay.endpoints import respond
 from cozegate.surfaces import Surface, surface_error_response
 
@@ -32,18 +37,37 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+log = logging.getLogger("cozegate.relay")
+
 PATH = "/v1/chat/completions"
+
+
+def is_fast_path(scope: Scope) -> bool:
+    return (scope["type"] == "http" and scope["method"] == "POST"
+            and scope["path"] == scope.get("root_path", "") + PATH)
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, with ``POST /v1/chat/completions`` answered ahead of its middleware stack."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fast_path = ChatCompletionsFastPath(super().__call__)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if is_fast_path(scope):
+            scope["app"] = self  # as Starlette sets it: the runtime is on app.state
+            await self._fast_path(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 class ChatCompletionsFastPath:
     def __init__(self, app: ASGIApp) -> None:
+        """``app``: the full application, for what this layer does not answer itself."""
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] != "http" or scope["method"] != "POST"
-                or scope["path"] != scope.get("root_path", "") + PATH):
-            await self.app(scope, receive, send)
-            return
         headers = dict(scope["headers"])
         body, more = await _read_body(receive)
         request = None
@@ -59,6 +83,11 @@ class ChatCompletionsFastPath:
             response = await self._respond(scope, headers, request)
         except CozegateError as error:
             response = surface_error_response(Surface.OPENAI, error)
+        except Exception:
+            log.exception("unexpected error in POST %s", PATH)
+            response = surface_error_response(Surface.OPENAI, OpenAIError(
+                "internal error in the gateway; see its log", status_code=500,
+                type="server_error", code="internal_error"))
         await response(scope, receive, send)
 
     async def _respond(self, scope: Scope, headers: dict[bytes, bytes],
