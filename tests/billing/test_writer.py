@@ -242,6 +242,22 @@ async def test_a_lazy_job_alone_is_booked_soon(writer) -> None:
     assert asyncio.get_running_loop().time() - started < 5  # LAZY_DELAY, not forever
 
 
+class Started(Recorded):
+    """A lazy job later jobs may follow (as a run's start)."""
+
+    def __init__(self, name: str, log: list[str], key: str) -> None:
+        super().__init__(name, log)
+        self.lazy_key = key
+
+
+class Follows(Recorded):
+    """An urgent job that must come after the lazy job of ``key``."""
+
+    def __init__(self, name: str, log: list[str], key: str) -> None:
+        super().__init__(name, log)
+        self.follows = key
+
+
 async def test_lazy_jobs_ride_first_with_the_next_urgent_one(writer, make_user) -> None:
     user = await make_user("lazy", balance=100)
     log: list[str] = []
@@ -253,6 +269,43 @@ async def test_lazy_jobs_ride_first_with_the_next_urgent_one(writer, make_user) 
     urgent = writer.submit(Recorded("urgent", log))
     await asyncio.gather(after, urgent)
     assert log == ["lazy", "after", "urgent"]
+
+
+async def test_keyed_lazy_jobs_wait_for_their_timer_not_for_other_batches(writer) -> None:
+    log: list[str] = []
+    lazy = writer.submit(Started("start", log, key="run_1"), urgent=False)
+    await asyncio.sleep(0)
+    assert await writer.submit(Recorded("urgent", log)) == "urgent"
+    assert not lazy.done() and log == ["urgent"]
+    assert await lazy == "start" and log == ["urgent", "start"]
+
+
+async def test_a_job_that_follows_a_lazy_one_takes_it_along_first(writer) -> None:
+    log: list[str] = []
+    lazy = writer.submit(Started("start", log, key="run_1"), urgent=False)
+    other = writer.submit(Started("other", log, key="run_2"), urgent=False)
+    await asyncio.sleep(0)
+    assert await writer.submit(Follows("update", log, key="run_1")) == "update"
+    assert lazy.done() and not other.done() and log == ["start", "update"]
+    await other
+    assert log == ["start", "update", "other"]
+
+
+class Absorbs(Follows):
+    """An urgent job that takes the place of the lazy job it follows."""
+
+    def absorb(self, lazy: object) -> Recorded:
+        assert isinstance(lazy, Started)
+        return Recorded(f"{lazy.name}+{self.name}", self.log)
+
+
+async def test_a_job_that_absorbs_a_lazy_one_is_booked_in_its_place(writer) -> None:
+    log: list[str] = []
+    lazy = writer.submit(Started("start", log, key="run_1"), urgent=False)
+    await asyncio.sleep(0)
+    assert await writer.submit(Absorbs("end", log, key="run_1")) == "start+end"
+    assert await lazy == "run_1"  # answered as the lazy job: with its key
+    assert log == ["start+end"]
 
 
 async def test_aclose_books_lazy_jobs_too(db_engine) -> None:

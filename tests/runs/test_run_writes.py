@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from cozegate.billing.booking import Close, Hold
 from cozegate.billing.writer import BillingWriter, create_writer
 from cozegate.db import SessionMaker
 from cozegate.models import Run
+from cozegate.models.base import utcnow
 from cozegate.models.reservation import SETTLED
 from cozegate.runs import RunFinish, RunRecorder, RunService, RunStart, RunUpdate
 from cozegate.runs.writes import RunEnded, RunStarted
@@ -121,3 +123,34 @@ async def test_the_end_copies_usage_settled_in_the_same_transaction(
     row = await columns(db_sessionmaker, run_id)
     assert (row["input_tokens"], row["output_tokens"], row["usage_estimated"], row["cost"]) \
         == (10, 40, True, 90)
+
+
+async def test_an_end_absorbs_a_start_not_yet_booked_into_the_same_row(
+        db_sessionmaker, writer, make_user) -> None:
+    """A run that ends within LAZY_DELAY is inserted once, already ended: the row is the
+    one a booked start and a later end leave, its duration measured from the start."""
+    user = await make_user("quick", balance=1_000)
+    rows = []
+    for n, lazily in ((1, False), (2, True)):
+        request_id = f"req-a{n}"
+        await writer.submit(Hold(request_id, user.id, 500))
+        start = RunStarted(f"run_a{n}", start_data(request_id=request_id, user_id=user.id),
+                           at=utcnow() - timedelta(milliseconds=250))
+        started = writer.submit(start, urgent=not lazily)
+        if not lazily:
+            await started
+        usage = {"user_id": user.id, "input_tokens": 10, "output_tokens": 40,
+                 "usage_estimated": False, "status": "success"}
+        _, ended = await asyncio.gather(
+            writer.submit(Close(request_id, 90, SETTLED, usage=usage)),
+            writer.submit(RunEnded(start.run_id, RunFinish(status="succeeded", output="ok"))))
+        assert ended is True and await started == start.run_id
+        async with db_sessionmaker() as session:
+            run = await session.get(Run, start.run_id)
+            assert run is not None and run.duration_ms is not None
+            assert 250 <= run.duration_ms < 5_000  # from ``at``, not from the booking
+        row = await columns(db_sessionmaker, start.run_id)
+        row.pop("request_id")
+        rows.append(row)
+    assert rows[0] == rows[1]
+    assert (rows[1]["status"], rows[1]["cost"], rows[1]["output_tokens"]) == ("succeeded", 90, 40)

@@ -4,11 +4,15 @@ Requests :meth:`~BillingWriter.submit` a :class:`~cozegate.billing.booking.Hold`
 calling upstream and a :class:`~cozegate.billing.booking.Close` after, and await a future
 with their own result, delivered only once its transaction committed. Other rows a request
 writes on its way (its run record: ``runs.writes``) are submitted as :class:`Write` jobs and
-share those transactions, after the billing of the batch. A job nobody waits for (a run record's
-start, a key's last-used stamp) may be submitted with ``urgent=False``: it wakes no writer
-and rides with the next batch, or is booked ``LAZY_DELAY`` seconds later at the latest, so a
-lone request does not pay an extra commit for it. Lazy jobs go first in their batch (they
-were submitted before anything urgent that depends on them). A writer runs one
+share those transactions, after the billing of the batch.
+
+A job nobody waits for (a run record's start, a key's last-used stamp) may be submitted with
+``urgent=False``: it wakes no writer and rides with the next batch, or is booked
+``LAZY_DELAY`` seconds later, so a lone request does not pay an extra commit for it. A lazy
+job with a ``lazy_key`` (a run's start: its run id) does not ride along: it waits for the
+delay, or is claimed by the first urgent job that ``follows`` that key: a job that can ``absorb`` it
+takes its place (a run that ends within the delay is inserted once, already ended, instead
+of inserted, read back and updated), any other is booked right after it. A writer runs one
 transaction at a time; whatever was queued meanwhile goes into the next one (group commit).
 An idle writer therefore books a lone request at once, with no added delay, while under load
 one commit serves every request that arrived during the previous one.
@@ -52,7 +56,9 @@ from cozegate.models.base import utcnow
 log = logging.getLogger("cozegate.billing")
 
 MAX_BATCH = 256
-LAZY_DELAY = 0.02  # seconds a lazy job waits at most for a batch to ride with
+# Seconds a lazy job waits: long enough that most short runs end within it (their start is
+# then absorbed by their end), short enough that a running run shows up in listings soon.
+LAZY_DELAY = 0.5
 _WAKE = object()  # queued by the lazy timer: book what is lazy now
 
 Booked = Held | SettleResult
@@ -66,6 +72,67 @@ class Write(Protocol):
 
 Job = Op | Write
 Pending = tuple[Job, "asyncio.Future[Any]"]
+
+
+class LazyJobs:
+    """Lazy jobs waiting for their timer: keyed ones (``lazy_key``) findable by the urgent
+    job that ``follows`` them, the others in order."""
+
+    def __init__(self) -> None:
+        self._keyed: dict[Any, Pending] = {}
+        self._plain: list[Pending] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._keyed or self._plain)
+
+    def add(self, pending: Pending) -> None:
+        key = getattr(pending[0], "lazy_key", None)
+        if key is None:
+            self._plain.append(pending)
+        else:
+            self._keyed[key] = pending
+
+    def take(self, *, keyed: bool = True) -> list[Pending]:
+        """The jobs to book now: all of them, or (``keyed=False``) only those no later job
+        can claim, which ride along with any batch."""
+        jobs, self._plain = self._plain, []
+        if keyed and self._keyed:
+            jobs.extend(self._keyed.values())
+            self._keyed = {}
+        return jobs
+
+    def claim(self, job: Job) -> tuple[Job, Pending | None, bool]:
+        """For an urgent ``job``: (the job to queue, the lazy job it follows or None,
+        whether the queued job absorbed that lazy job)."""
+        key = getattr(job, "follows", None)
+        if key is None or not self._keyed:
+            return job, None, False
+        lazy = self._keyed.pop(key, None)
+        if lazy is None:
+            return job, None, False
+        absorb = getattr(job, "absorb", None)
+        merged = absorb(lazy[0]) if absorb is not None else None
+        if merged is None:
+            return job, lazy, False
+        return merged, lazy, True
+
+
+def _answer_absorbed(lazy: Pending, merged: asyncio.Future[Any]) -> None:
+    """The absorbed lazy job is answered as it would have been: its key (a run start returns
+    its run id), or the merged job's failure."""
+    job, future = lazy
+
+    def copy(done: asyncio.Future[Any]) -> None:
+        if future.done():
+            return
+        if done.cancelled():
+            future.cancel()
+        elif done.exception() is not None:
+            future.set_exception(done.exception())  # type: ignore[arg-type]
+        else:
+            future.set_result(job.lazy_key)  # type: ignore[union-attr]
+
+    merged.add_done_callback(copy)
 
 
 class WriterClosed(RuntimeError):
@@ -170,7 +237,7 @@ class SqliteWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._lock = threading.Lock()
-        self._lazy: list[Pending] = []
+        self._lazy = LazyJobs()
         self._lazy_timer = False
 
     def submit(self, job: Job, *, urgent: bool = True) -> asyncio.Future[Any]:
@@ -184,9 +251,15 @@ class SqliteWriter:
                                                 daemon=True)
                 self._thread.start()
             if urgent:
+                job, lazy, absorbed = self._lazy.claim(job)
+                if lazy is not None:
+                    if absorbed:
+                        _answer_absorbed(lazy, future)
+                    else:
+                        self._queue.put(lazy)
                 self._queue.put((job, future))
             else:
-                self._lazy.append((job, future))
+                self._lazy.add((job, future))
                 if not self._lazy_timer:
                     self._lazy_timer = True
                     loop.call_later(LAZY_DELAY, self._wake)
@@ -198,10 +271,9 @@ class SqliteWriter:
             if self._lazy and not self._closed:
                 self._queue.put(_WAKE)
 
-    def _take_lazy(self) -> list[Pending]:
+    def _take_lazy(self, *, keyed: bool) -> list[Pending]:
         with self._lock:
-            lazy, self._lazy = self._lazy, []
-        return lazy
+            return self._lazy.take(keyed=keyed)
 
     async def aclose(self) -> None:
         with self._lock:
@@ -219,20 +291,22 @@ class SqliteWriter:
         try:
             while not stop:
                 item = self._queue.get()
-                batch = self._take_lazy()
-                if item is None:
-                    stop = True
-                elif item is not _WAKE:
-                    batch.append(item)  # type: ignore[arg-type]
-                while not stop and len(batch) < self._max_batch:
+                # First in the batch: submitted before what may need them. All of them when
+                # their timer fired or the writer closes.
+                batch = self._take_lazy(keyed=item is _WAKE or item is None)
+                while True:
+                    if item is None:
+                        stop = True
+                    elif item is _WAKE:
+                        pass
+                    else:
+                        batch.append(item)  # type: ignore[arg-type]
+                    if stop or len(batch) >= self._max_batch:
+                        break
                     try:
                         item = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                    if item is None:
-                        stop = True
-                    elif item is not _WAKE:
-                        batch.append(item)  # type: ignore[arg-type]
                 if not batch:
                     continue
                 if connection is None:
@@ -286,7 +360,8 @@ class AsyncWriter:
         self._max_batch = max_batch
         self._clock = clock
         self._pending: list[Pending] = []
-        self._lazy: list[Pending] = []
+        self._lazy = LazyJobs()
+        self._lazy_due = False  # the timer fired: book the lazy jobs with the next batch
         self._lazy_timer = False
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -297,10 +372,16 @@ class AsyncWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if urgent:
+            job, lazy, absorbed = self._lazy.claim(job)
+            if lazy is not None:
+                if absorbed:
+                    _answer_absorbed(lazy, future)
+                else:
+                    self._pending.append(lazy)
             self._pending.append((job, future))
             self._start()
         else:
-            self._lazy.append((job, future))
+            self._lazy.add((job, future))
             if not self._lazy_timer:
                 self._lazy_timer = True
                 loop.call_later(LAZY_DELAY, self._wake)
@@ -309,6 +390,7 @@ class AsyncWriter:
     def _wake(self) -> None:
         self._lazy_timer = False
         if self._lazy:
+            self._lazy_due = True
             self._start()
 
     def _start(self) -> None:
@@ -319,14 +401,16 @@ class AsyncWriter:
     async def aclose(self) -> None:
         self._closed = True
         if self._lazy:
+            self._lazy_due = True
             self._start()
         if self._task is not None:
             await asyncio.shield(self._task)
 
     async def _serve(self) -> None:
         try:
-            while self._pending or self._lazy:
-                lazy, self._lazy = self._lazy, []  # first: submitted before what needs them
+            while self._pending or (self._lazy_due and self._lazy):
+                lazy = self._lazy.take(keyed=self._lazy_due)
+                self._lazy_due = False
                 batch = lazy + self._pending[:self._max_batch]
                 del self._pending[:self._max_batch]
                 results = await book_async(self._transaction, [op for op, _ in batch])

@@ -14,6 +14,7 @@ from typing import Any
 
 from cozegate.billing.writer import BillingWriter
 from cozegate.db import SessionMaker
+from cozegate.models.base import utcnow
 from cozegate.relay.metering import Call, Outcome
 from cozegate.runs.schemas import EndStatus, RunFinish, RunStart, RunUpdate
 from cozegate.runs.service import RunService, new_run_id
@@ -93,12 +94,13 @@ class RunRecorder:
                             inputs: dict[str, Any] | None = None,
                             conversation_id: str | None = None,
                             resume_count: int = 0) -> str:
-        """:meth:`call_started` without waiting: the insert rides with the writer's next
-        batch (at the latest ``LAZY_DELAY`` later), ahead of anything submitted after it,
-        the run's end included. Only with a billing writer (``books_with_billing``)."""
+        """:meth:`call_started` without waiting: the insert is booked ``LAZY_DELAY`` later,
+        or with the first write of this run submitted before that (an end absorbs it: one
+        insert of the finished run). Only with a billing writer (``books_with_billing``)."""
         assert self._writer is not None, "lazy starts need the billing writer"
         run_id = new_run_id()
-        job = RunStarted(run_id, _run_start(call, kind, inputs, conversation_id, resume_count))
+        job = RunStarted(run_id, _run_start(call, kind, inputs, conversation_id, resume_count),
+                         at=utcnow())
         self._writer.submit(job, urgent=False).add_done_callback(
             lambda done: _log_start_failure(done, run_id))
         return run_id
