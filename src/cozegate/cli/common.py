@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -19,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from cozegate.cli.env import CliEnv as CliEnv  # re-exported: commands take it from here
 from cozegate.config import CozeApiSettings, load_settings
 from cozegate.errors import ConfigError
 
@@ -32,17 +31,6 @@ class ExitCode(IntEnum):
     UPSTREAM = 3  # Coze refused the request (4000, 4100, 4200…) or could not be reached
     GAVE_UP = 4  # the poll budget ran out while the run was still going
     ABORTED = 130  # Ctrl-C
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class CliEnv:
-    """Injectable surroundings of the commands (tests pin the clock)."""
-
-    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 class CliFailure(Exception):
