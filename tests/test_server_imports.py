@@ -41,3 +41,8 @@ def test_serve_loads_no_other_command() -> None:
               "cozegate.cli.admin.groups", "cozegate.cli.admin.keys", "cozegate.cli.admin.prices",
               "cozegate.cli.admin.usage", "cozegate.cli.admin.client")
     assert _loaded_by_serve(*others) == []
+
+
+def test_serve_loads_neither_the_emulator_nor_pyjwt() -> None:
+    # The emulator comes with the first sandbox request; PyJWT with the first OAuth JWT.
+    assert _loaded_by_serve("cozegate.emulator", "jwt") == []

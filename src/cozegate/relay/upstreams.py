@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 
 from cozegate.config import CozeApiSettings, OAuthJWTConfig
-from cozegate.emulator import EmulatorTransport, create_emulator_app
 from cozegate.upstream import CozeClient
+
+if TYPE_CHECKING:
+    from cozegate.emulator import EmulatorTransport
 
 SANDBOX_BASE_URL = "emulator://sandbox"
 # What the in-process emulator believes its own host is (JWT ``aud``, debug URLs).
@@ -89,5 +92,8 @@ class UpstreamPool:
         # Unlike httpx.ASGITransport, which buffers whole responses, this one streams, so
         # sandbox streams reach clients event by event.
         if self._sandbox_transport is None:
+            # Imported here: a gateway without a sandbox channel never loads the emulator.
+            from cozegate.emulator import EmulatorTransport, create_emulator_app
+
             self._sandbox_transport = EmulatorTransport(create_emulator_app())
         return self._sandbox_transport

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-import jwt
-
 from cozegate.config import OAuthJWTConfig
 from cozegate.upstream.errors import CozeAuthError, CozeProtocolError
 
@@ -129,6 +127,8 @@ class JWTAuth:
 
     def sign_jwt(self) -> str:
         """A fresh single-use JWT for the token endpoint (claim times use the real clock)."""
+        import jwt  # here: only OAuth JWT channels need PyJWT (~2 MiB kept for life)
+
         now = int(time.time())
         claims = {
             "iss": self._config.app_id,
