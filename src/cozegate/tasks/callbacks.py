@@ -62,13 +62,22 @@ class CallbackSender:
         self._box = box
         self._settings = settings
         self._http: httpx.AsyncClient | None = None
+        self._running = False
         self._sending: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=self._settings.callback_timeout,
-                                       follow_redirects=False)
+        self._running = True
+
+    def _client(self) -> httpx.AsyncClient:
+        # Made on the first delivery: its TLS context (the CA bundle) costs ~3 MiB of a
+        # gateway's idle memory, and most gateways never send a callback.
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._settings.callback_timeout,
+                                           follow_redirects=False)
+        return self._http
 
     async def stop(self) -> None:
+        self._running = False
         for sending in list(self._sending):
             sending.cancel()
         await asyncio.gather(*self._sending, return_exceptions=True)
@@ -78,7 +87,7 @@ class CallbackSender:
 
     async def sweep(self) -> None:
         """Start the deliveries that are due (claimed first, so one process sends each)."""
-        if self._http is None:
+        if not self._running:
             return
         now = self._store.now()
         # A claimed delivery not finished by then (its process died) becomes due again.
@@ -95,7 +104,7 @@ class CallbackSender:
 
     async def _deliver(self, task_id: str) -> None:
         task = await self._store.load(task_id)
-        if task is None or task.callback_url is None or self._http is None:
+        if task is None or task.callback_url is None or not self._running:
             return
         attempt = task.callback_attempts + 1
         body = json.dumps(TaskOut.of(task).model_dump(mode="json"), ensure_ascii=False,
@@ -109,7 +118,8 @@ class CallbackSender:
         try:
             if not self._settings.callback_allow_private:
                 await check_public_url(task.callback_url)  # again: DNS may have changed
-            response = await self._http.post(task.callback_url, content=body, headers=headers)
+            response = await self._client().post(task.callback_url, content=body,
+                                                 headers=headers)
             if not response.is_success:
                 error = f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
