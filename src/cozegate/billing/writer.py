@@ -10,12 +10,14 @@ A job nobody waits for (a run record's start, a key's last-used stamp) may be su
 ``urgent=False``: it wakes no writer and rides with the next batch, or is booked
 ``LAZY_DELAY`` seconds later, so a lone request does not pay an extra commit for it. A lazy
 job with a ``lazy_key`` (a run's start: its run id) does not ride along: it waits for the
-delay, or is claimed by the first urgent job that ``follows`` that key: a job that can ``absorb`` it
-takes its place (a run that ends within the delay is inserted once, already ended, instead
-of inserted, read back and updated), any other is booked right after it. A writer runs one
-transaction at a time; whatever was queued meanwhile goes into the next one (group commit).
-An idle writer therefore books a lone request at once, with no added delay, while under load
-one commit serves every request that arrived during the previous one.
+delay, or is claimed by the first urgent job that ``follows`` that key. A job that can
+``absorb`` it takes its place (a run that ends within the delay is inserted once, already
+ended, instead of inserted, read back and updated); any other is booked right after it.
+
+A writer runs one transaction at a time; whatever was queued meanwhile goes into the next
+one (group commit). An idle writer therefore books a lone request at once, with no added
+delay, while under load one commit serves every request that arrived during the previous
+one.
 
 A batch that raises (a request id used twice, a database error) is rolled back and its
 requests are booked again one per transaction, so one bad request cannot fail the others.
@@ -101,20 +103,20 @@ class LazyJobs:
             self._keyed = {}
         return jobs
 
-    def claim(self, job: Job) -> tuple[Job, Pending | None, bool]:
-        """For an urgent ``job``: (the job to queue, the lazy job it follows or None,
-        whether the queued job absorbed that lazy job)."""
+    def urgent(self, job: Job, future: asyncio.Future[Any]) -> list[Pending]:
+        """What to queue for an urgent ``job``, in order: the lazy job it ``follows`` (if
+        still waiting) and then the job; or, if the job can ``absorb`` that lazy job, the
+        merged job alone (the lazy job is answered along with it)."""
         key = getattr(job, "follows", None)
-        if key is None or not self._keyed:
-            return job, None, False
-        lazy = self._keyed.pop(key, None)
+        lazy = self._keyed.pop(key, None) if key is not None else None
         if lazy is None:
-            return job, None, False
+            return [(job, future)]
         absorb = getattr(job, "absorb", None)
         merged = absorb(lazy[0]) if absorb is not None else None
         if merged is None:
-            return job, lazy, False
-        return merged, lazy, True
+            return [lazy, (job, future)]
+        _answer_absorbed(lazy, future)
+        return [(merged, future)]
 
 
 def _answer_absorbed(lazy: Pending, merged: asyncio.Future[Any]) -> None:
@@ -251,13 +253,8 @@ class SqliteWriter:
                                                 daemon=True)
                 self._thread.start()
             if urgent:
-                job, lazy, absorbed = self._lazy.claim(job)
-                if lazy is not None:
-                    if absorbed:
-                        _answer_absorbed(lazy, future)
-                    else:
-                        self._queue.put(lazy)
-                self._queue.put((job, future))
+                for pending in self._lazy.urgent(job, future):
+                    self._queue.put(pending)
             else:
                 self._lazy.add((job, future))
                 if not self._lazy_timer:
@@ -297,9 +294,7 @@ class SqliteWriter:
                 while True:
                     if item is None:
                         stop = True
-                    elif item is _WAKE:
-                        pass
-                    else:
+                    elif item is not _WAKE:
                         batch.append(item)  # type: ignore[arg-type]
                     if stop or len(batch) >= self._max_batch:
                         break
@@ -372,13 +367,7 @@ class AsyncWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if urgent:
-            job, lazy, absorbed = self._lazy.claim(job)
-            if lazy is not None:
-                if absorbed:
-                    _answer_absorbed(lazy, future)
-                else:
-                    self._pending.append(lazy)
-            self._pending.append((job, future))
+            self._pending.extend(self._lazy.urgent(job, future))
             self._start()
         else:
             self._lazy.add((job, future))
