@@ -68,6 +68,12 @@ def test_serve_loads_neither_the_emulator_nor_pyjwt(tmp_path: Path) -> None:
     assert _loaded_by_serve(tmp_path, "cozegate.emulator", "jwt") == []
 
 
+def test_serve_loads_no_cryptography(tmp_path: Path) -> None:
+    # Channel secrets are sealed with PyNaCl (~1 MiB); cryptography (~7 MiB) comes only with
+    # an OAuth JWT channel or a secret sealed before v2 (channels/crypto.py).
+    assert _loaded_by_serve(tmp_path, "cryptography", "nacl") == ["nacl"]
+
+
 def test_serve_loads_no_optional_part_it_never_uses(tmp_path: Path) -> None:
     # httpx's CLI (Rich, Pygments), pydantic.v1, uvicorn's reload watcher and WebSockets.
     unused = ("httpx._main", "rich", "pygments", "pydantic.v1", "watchfiles", "websockets",

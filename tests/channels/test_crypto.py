@@ -1,10 +1,16 @@
-"""Secret key rules and the Fernet box."""
+"""Secret key rules and the secret box (v2, and values sealed with Fernet before it)."""
 
 from __future__ import annotations
 
+import base64
 import stat
+import subprocess
+import sys
 
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from cozegate.channels.crypto import SecretBox, dev_key_path, resolve_secret_key
 from cozegate.channels.errors import SecretDecryptError
@@ -20,7 +26,51 @@ def test_round_trip_and_ciphertext_differs() -> None:
     sealed = box.encrypt(token)
     assert sealed != token and token not in sealed
     assert box.decrypt(sealed) == token
-    assert box.encrypt(token) != sealed  # random IV per encryption
+    assert box.encrypt(token) != sealed  # random nonce per encryption
+    assert sealed.startswith("v2.")
+
+
+def test_non_ascii_round_trip() -> None:
+    box, text = SecretBox(STRONG), "-----BEGIN KEY-----\nключ 🔑"
+    assert box.decrypt(box.encrypt(text)) == text
+
+
+@pytest.mark.parametrize("damage", [
+    lambda s: s[:-4] + ("AAAA" if not s.endswith("AAAA") else "BBBB"),  # a flipped byte
+    lambda s: s[:20],  # cut short
+    lambda s: s + "!",  # not base64
+    lambda s: "v2.",  # empty
+])
+def test_damaged_values_are_refused_clearly(damage) -> None:
+    box = SecretBox(STRONG)
+    with pytest.raises(SecretDecryptError, match="COZEGATE_SECRET_KEY"):
+        box.decrypt(damage(box.encrypt("pat_secret_token")))
+
+
+def _fernet_seal(secret_key: str, plaintext: str) -> str:
+    """A value as versions before v2 sealed it (HKDF-SHA256 -> Fernet)."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=b"cozegate channel secrets v1").derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(derived)).encrypt(plaintext.encode()).decode()
+
+
+def test_values_sealed_with_fernet_before_v2_still_open() -> None:
+    legacy = _fernet_seal(STRONG, "pat_from_an_older_database")
+    assert legacy.startswith("gAAAAA")
+    assert SecretBox(STRONG).decrypt(legacy) == "pat_from_an_older_database"
+    with pytest.raises(SecretDecryptError):
+        SecretBox(STRONG + "x").decrypt(legacy)
+
+
+def test_sealing_and_opening_v2_does_not_load_cryptography() -> None:
+    probe = ("import sys\n"
+             "from cozegate.channels.crypto import SecretBox\n"
+             f"box = SecretBox({STRONG!r})\n"
+             "assert box.decrypt(box.encrypt('x')) == 'x'\n"
+             "print('cryptography' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_other_key_cannot_decrypt() -> None:

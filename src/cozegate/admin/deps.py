@@ -55,7 +55,7 @@ async def transaction(runtime: RuntimeDep) -> AsyncIterator[Transaction]:
     tx.committed()
 
 
-def price_service() -> PriceService:
+async def price_service() -> PriceService:  # async: a plain def runs in a worker thread
     return PriceService()  # stateless; the runtime does not hold one
 
 
@@ -65,7 +65,7 @@ class PageParams:
     limit: int
 
 
-def page_params(
+async def page_params(
     offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Rows per page.")] = 50,
 ) -> PageParams:

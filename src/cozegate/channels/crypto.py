@@ -1,4 +1,5 @@
-"""Channel secrets at rest: Fernet, keyed from ``settings.secret_key``.
+"""Channel secrets at rest: PyNaCl's SecretBox (XSalsa20-Poly1305), keyed from
+``settings.secret_key``.
 
 Where the key comes from (:func:`resolve_secret_key`):
 
@@ -12,19 +13,28 @@ Where the key comes from (:func:`resolve_secret_key`):
    database: without it, channel secrets cannot be decrypted.
 3. Otherwise (Postgres or in-memory SQLite with no key and no key file): refuse to start.
 
-The Fernet key is derived with HKDF-SHA256, so any strong string works as a secret key.
+The box key is derived from the secret key with BLAKE2b (personalised for this use), so any
+strong string works as a secret key. Sealed values read ``v2.<urlsafe base64 of nonce +
+ciphertext>``.
+
+Why PyNaCl and not ``cryptography``'s Fernet, which earlier versions used: loading
+``cryptography`` costs a gateway ~7 MiB of memory for life (its Rust extension), PyNaCl ~1 MiB,
+and a gateway decrypts its channel secrets at start. Values sealed with Fernet (they start
+with ``gAAAAA``) are still opened: ``cryptography`` is then loaded for them alone.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+import nacl.exceptions
+import nacl.secret
 from sqlalchemy.engine import make_url
 
 from cozegate.channels.errors import SecretDecryptError
@@ -50,7 +60,9 @@ PLACEHOLDER_KEYS = frozenset(
         "password",
     }
 )
-_HKDF_INFO = b"cozegate channel secrets v1"
+_HKDF_INFO = b"cozegate channel secrets v1"  # the Fernet key of sealed values before v2
+_BOX_PERSON = b"cozegate-box-v2"  # BLAKE2b personalisation of the v2 box key
+SEALED_PREFIX = "v2."
 
 
 def check_secret_key(key: str) -> str:
@@ -108,25 +120,49 @@ def load_or_create_key_file(path: Path) -> str:
 
 
 class SecretBox:
-    """Encrypts and decrypts short secrets (tokens, private keys) with one Fernet key."""
+    """Encrypts and decrypts short secrets (tokens, private keys) with one key."""
 
     def __init__(self, secret_key: str) -> None:
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-            check_secret_key(secret_key).encode("utf-8")
-        )
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._secret_key = check_secret_key(secret_key)
+        self._box = nacl.secret.SecretBox(hashlib.blake2b(
+            self._secret_key.encode("utf-8"), digest_size=nacl.secret.SecretBox.KEY_SIZE,
+            person=_BOX_PERSON).digest())
+        self._fernet: Any = None  # for values sealed before v2, made on first need
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
         return cls(resolve_secret_key(settings))
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+        sealed = self._box.encrypt(plaintext.encode("utf-8"))  # random nonce + ciphertext
+        return SEALED_PREFIX + base64.urlsafe_b64encode(bytes(sealed)).decode("ascii")
 
     def decrypt(self, ciphertext: str) -> str:
+        if not ciphertext.startswith(SEALED_PREFIX):
+            return self._decrypt_fernet(ciphertext)
         try:
-            return self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
+            sealed = base64.b64decode(ciphertext[len(SEALED_PREFIX):], altchars=b"-_",
+                                      validate=True)
+            return self._box.decrypt(sealed).decode("utf-8")
+        except (binascii.Error, ValueError, nacl.exceptions.CryptoError) as exc:
+            raise _undecryptable() from exc
+
+    def _decrypt_fernet(self, ciphertext: str) -> str:
+        # Imported here: only databases written before v2 need cryptography (see above).
+        from cryptography.fernet import Fernet, InvalidToken
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        if self._fernet is None:
+            derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                           info=_HKDF_INFO).derive(self._secret_key.encode("utf-8"))
+            self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        try:
+            return str(self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8"))
         except (InvalidToken, ValueError) as exc:
-            raise SecretDecryptError(
-                "a channel secret cannot be decrypted: was COZEGATE_SECRET_KEY changed?"
-            ) from exc
+            raise _undecryptable() from exc
+
+
+def _undecryptable() -> SecretDecryptError:
+    return SecretDecryptError(
+        "a channel secret cannot be decrypted: was COZEGATE_SECRET_KEY changed?")

@@ -22,7 +22,7 @@ class Channel(TimestampMixin, Base):
     type: Mapped[str] = mapped_column(String(32), default="coze")
     auth_type: Mapped[str] = mapped_column(String(16))  # pat | oauth_jwt
     base_url: Mapped[str] = mapped_column(String(512))
-    secret_ciphertext: Mapped[str] = mapped_column(Text)  # Fernet token
+    secret_ciphertext: Mapped[str] = mapped_column(Text)  # channels.crypto.SecretBox
     status: Mapped[str] = mapped_column(String(16), default=CHANNEL_ENABLED, index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     weight: Mapped[int] = mapped_column(Integer, default=1)

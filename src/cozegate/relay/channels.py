@@ -1,6 +1,6 @@
 """The relay's view of channels: a short-lived in-memory snapshot of the enabled ones.
 
-Reading and decrypting channels on every request would put a query and a Fernet decryption
+Reading and decrypting channels on every request would put a query and a decryption
 on the hot path; the snapshot is refreshed every ``ttl`` seconds (and at once when the admin
 API changes a channel), which bounds how long a change takes to reach every process.
 A success is written back only when it ends a failure streak, so the common case costs no

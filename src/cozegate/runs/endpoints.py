@@ -26,7 +26,7 @@ admin_router = APIRouter(prefix="/api/admin/runs", tags=["admin"], dependencies=
     Depends(surface_dependency(Surface.ADMIN)), Depends(require_admin)])
 
 
-def run_filter(
+async def run_filter(
     workflow_id: Annotated[str | None, Query()] = None,
     execute_id: Annotated[str | None, Query()] = None,
     task_id: Annotated[str | None, Query()] = None,

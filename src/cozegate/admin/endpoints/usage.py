@@ -19,7 +19,7 @@ from cozegate.models.base import utcnow
 router = APIRouter(prefix="/usage")
 
 
-def usage_filter(
+async def usage_filter(
     user_id: Annotated[int | None, Query()] = None,
     key_id: Annotated[int | None, Query()] = None,
     model: Annotated[str | None, Query()] = None,
