@@ -77,9 +77,9 @@ class Tx(Protocol):
 def sqlite_stamp(when: datetime) -> str:
     """How SQLAlchemy stores a datetime in SQLite (naive UTC text, microseconds always).
 
-    Cached: a batch stamps all its rows with one ``now``, and strftime costs ~2% of a
-    request's instructions otherwise."""
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    Cached: a batch stamps all its rows with one ``now``. ``isoformat`` rather than strftime:
+    a third cheaper, and its 4-digit year is SQLAlchemy's format too."""
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 @dataclass(frozen=True, slots=True)

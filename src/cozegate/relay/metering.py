@@ -133,15 +133,22 @@ class Metering:
     async def finish(self, call: Call, outcome: Outcome) -> None:
         """Settle or refund, shielded: a cancelled caller does not cancel the bookkeeping,
         which is queued before the first await. Returns once it is committed."""
+        future = self.queue_finish(call, outcome)
+        if future is not None:
+            with contextlib.suppress(Exception):  # logged by _settled
+                await asyncio.shield(future)
+
+    def queue_finish(self, call: Call, outcome: Outcome) -> asyncio.Future[Booked] | None:
+        """:meth:`finish` queued now, without waiting: the future answers once it is
+        committed (its failure is logged here). None after shutdown (the reaper's job)."""
         try:
             future = self._writer.submit(self._close(call, outcome))
         except WriterClosed:
             log.error("settling request %s after shutdown; left for the reaper",
                       call.request_id)
-            return
+            return None
         self._track(future, call.request_id)
-        with contextlib.suppress(Exception):  # logged by _settled
-            await asyncio.shield(future)
+        return future
 
     async def drain(self) -> None:
         """Wait for bookkeeping still in flight (at shutdown)."""

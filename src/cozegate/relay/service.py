@@ -62,6 +62,8 @@ log = logging.getLogger("cozegate.relay")
 Opener = Callable[[Any], Any]  # CozeClient → StreamOpener
 InterruptHook = Callable[["Call", StreamResult], Awaitable[None]]
 FinishHook = Callable[[Outcome, StreamResult], Awaitable[None]]
+# With ``finish_together``: queues the run's end right away; answers once it is committed.
+QueuedFinishHook = Callable[[Outcome, StreamResult], "asyncio.Future[Any] | None"]
 
 
 class ChannelDirectory(Protocol):
@@ -141,7 +143,8 @@ class Relay:
                         finish_together=self._runs is not None and self._runs.books_with_billing)
 
     def _record_run(self, call: Call, target: CozeTarget, plan: _Plan,
-                    body: ChatCompletionRequest, resumes: int) -> FinishHook | None:
+                    body: ChatCompletionRequest, resumes: int
+                    ) -> FinishHook | QueuedFinishHook | None:
         """The run record: inserted beside the stream (no await here, so nothing delays
         the first byte and no cancellation can strand the open stream), closed after
         billing."""
@@ -155,10 +158,11 @@ class Relay:
                 call, kind=target.kind, inputs=inputs, conversation_id=body.conversation_id,
                 resume_count=resumes)
 
-            async def record_finish(outcome: Outcome, result: StreamResult) -> None:
-                await runs.call_finished(run_id, call, outcome, interrupt=result.interrupt)
+            def queue_finish(outcome: Outcome, result: StreamResult) -> asyncio.Future[Any] | None:
+                return runs.queue_call_finished(run_id, call, outcome,
+                                                interrupt=result.interrupt)
 
-            return record_finish
+            return queue_finish
         started = asyncio.ensure_future(runs.call_started(
             call, kind=target.kind, inputs=inputs, conversation_id=body.conversation_id,
             resume_count=resumes))
@@ -246,9 +250,11 @@ class RelayRun:
     def __init__(self, call: Call, stream: EventStream[Any], converter: StreamConverter,
                  metering: Metering, *, keepalive: float,
                  on_interrupt: InterruptHook | None = None,
-                 on_finish: FinishHook | None = None, finish_together: bool = False) -> None:
-        """``finish_together``: ``on_finish`` may be queued right behind the settlement
-        (both go through the billing writer, in order) instead of after it committed."""
+                 on_finish: FinishHook | QueuedFinishHook | None = None,
+                 finish_together: bool = False) -> None:
+        """``finish_together``: ``on_finish`` is a :data:`QueuedFinishHook`, queued right
+        behind the settlement (both go through the billing writer, in order) instead of
+        run after it committed."""
         self.call = call
         self._on_finish = on_finish
         self._finish_together = finish_together
@@ -265,7 +271,7 @@ class RelayRun:
         writes once per burst rather than once per item (never waiting to fill one)."""
         status = "cancelled"
         try:
-            async for burst in self._converted():
+            async for burst in self._converted(self._keepalive):
                 yield burst
             status = self._final_status()
         except asyncio.CancelledError:
@@ -275,22 +281,29 @@ class RelayRun:
             status = "cancelled"
             raise
         finally:
-            await self._stream.aclose()
-            if status == "interrupted" and self._on_interrupt is not None:
-                await self._remember_interrupt()
-            outcome = self._outcome(status)
-            if self._on_finish is None:
-                await self._metering.finish(self.call, outcome)
-            elif self._finish_together:
-                # Both queued now, the settlement first: the run record's end lands in the
-                # settlement's transaction (one commit) and still sees its usage row.
-                settling = asyncio.ensure_future(self._metering.finish(self.call, outcome))
-                recording = asyncio.ensure_future(
-                    self._on_finish(outcome, self._converter.result))
-                await asyncio.shield(asyncio.gather(settling, recording))
-            else:
-                await self._metering.finish(self.call, outcome)
-                await asyncio.shield(self._on_finish(outcome, self._converter.result))
+            await self._finish(status)
+
+    async def _finish(self, status: str) -> None:
+        """Close the upstream stream, then settle and record the run, whatever happened."""
+        await self._stream.aclose()
+        if status == "interrupted" and self._on_interrupt is not None:
+            await self._remember_interrupt()
+        outcome = self._outcome(status)
+        if self._on_finish is None:
+            await self._metering.finish(self.call, outcome)
+        elif self._finish_together:
+            # Both queued now, the settlement first: the run record's end lands in the
+            # settlement's transaction (one commit) and still sees its usage row. Plain
+            # futures (no task each); failures are logged where they are queued.
+            queued = [self._metering.queue_finish(self.call, outcome),
+                      self._on_finish(outcome, self._converter.result)]
+            futures = [future for future in queued if isinstance(future, asyncio.Future)]
+            if futures:
+                await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
+        else:
+            await self._metering.finish(self.call, outcome)
+            await asyncio.shield(self._on_finish(outcome,  # type: ignore[arg-type]
+                                                 self._converter.result))
 
     async def items(self) -> AsyncIterator[StreamItem]:
         """:meth:`bursts`, one item at a time."""
@@ -313,17 +326,29 @@ class RelayRun:
                           self.call.request_id)
 
     async def completion(self) -> dict[str, Any]:
-        """The whole run as one ``chat.completion`` (raises the run's ``OpenAIError``)."""
-        async for _ in self.bursts():
-            pass
+        """The whole run as one ``chat.completion`` (raises the run's ``OpenAIError``).
+
+        Reads the events directly: with nothing to send until the end, there are no
+        keep-alives to time, so no read-ahead task is needed (as :meth:`bursts` has)."""
+        status = "cancelled"
+        try:
+            try:
+                async for event in self._stream:
+                    self._feed(event)
+                self._converter.finish()
+            except CozeError as exc:
+                self._converter.fail(_as_openai(exc))
+            status = self._final_status()
+        finally:
+            await self._finish(status)
         return self._converter.completion()
 
-    async def _converted(self) -> AsyncIterator[list[StreamItem]]:
+    async def _converted(self, keepalive: float) -> AsyncIterator[list[StreamItem]]:
         events: ReadAhead[Any] = ReadAhead(aiter(self._stream))
         try:
             while True:
                 try:
-                    event = await events.next(self._keepalive)
+                    event = await events.next(keepalive)
                 except StopAsyncIteration:
                     break
                 except CozeError as exc:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
-from cozegate.billing.writer import BillingWriter
+from cozegate.billing.writer import BillingWriter, WriterClosed
 from cozegate.db import SessionMaker
 from cozegate.models.base import utcnow
 from cozegate.relay.metering import Call, Outcome
@@ -112,15 +112,26 @@ class RunRecorder:
         """Record how a metered call ended; call it after ``Metering.finish`` so the run
         copies the settled usage and cost from the usage log. ``output`` defaults to the
         outcome's text. One short transaction."""
-        ttfb = None if call.first_byte is None else round(
-            (call.first_byte - call.started) * 1000)
-        return await self.finish(run_id, RunFinish(
-            status=_END_STATUS[outcome.status],
-            output=output if output is not None else (outcome.output_text or None),
-            error=outcome.error, execute_id=outcome.execute_id, logid=outcome.logid,
-            debug_url=outcome.debug_url, interrupt=interrupt,
-            conversation_id=conversation_id, ttfb_ms=ttfb, channel_id=call.channel_id,
-            channel_name=call.channel_name))
+        return await self.finish(run_id, _run_finish(call, outcome, output=output,
+                                                     interrupt=interrupt,
+                                                     conversation_id=conversation_id))
+
+    def queue_call_finished(self, run_id: str, call: Call, outcome: Outcome, *,
+                            interrupt: dict[str, Any] | None = None
+                            ) -> asyncio.Future[Any] | None:
+        """:meth:`call_finished` queued now on the billing writer (``books_with_billing``),
+        right behind the call's ``Metering.queue_finish``: it lands in the settlement's
+        transaction and still sees its usage row. The future answers once committed; a
+        failure is logged here. None if the writer is closed."""
+        assert self._writer is not None, "queued ends need the billing writer"
+        try:
+            future = self._writer.submit(RunEnded(run_id, _run_finish(
+                call, outcome, interrupt=interrupt)))
+        except WriterClosed:
+            log.error("could not record the end of run %s: shutting down", run_id)
+            return None
+        future.add_done_callback(lambda done: _log_end_failure(done, run_id))
+        return future
 
 
 def _run_start(call: Call, kind: str, inputs: dict[str, Any] | None,
@@ -132,6 +143,23 @@ def _run_start(call: Call, kind: str, inputs: dict[str, Any] | None,
         inputs=inputs, request_id=call.request_id, channel_id=call.channel_id,
         channel_name=call.channel_name, stream=call.stream, client_ip=call.client_ip,
         conversation_id=conversation_id, resume_count=resume_count)
+
+
+def _run_finish(call: Call, outcome: Outcome, *, output: str | None = None,
+                interrupt: dict[str, Any] | None = None,
+                conversation_id: str | None = None) -> RunFinish:
+    ttfb = None if call.first_byte is None else round((call.first_byte - call.started) * 1000)
+    return RunFinish(
+        status=_END_STATUS[outcome.status],
+        output=output if output is not None else (outcome.output_text or None),
+        error=outcome.error, execute_id=outcome.execute_id, logid=outcome.logid,
+        debug_url=outcome.debug_url, interrupt=interrupt, conversation_id=conversation_id,
+        ttfb_ms=ttfb, channel_id=call.channel_id, channel_name=call.channel_name)
+
+
+def _log_end_failure(done: asyncio.Future[Any], run_id: str) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("could not record the end of run %s", run_id, exc_info=done.exception())
 
 
 def _log_start_failure(done: asyncio.Future[Any], run_id: str) -> None:
