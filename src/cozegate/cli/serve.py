@@ -18,7 +18,7 @@ from cozegate.errors import ConfigError
 # command line (``httpx._main``: Rich and Pygments, ~4 MiB), FastAPI's check for pydantic.v1
 # models (which it refuses anyway, ~1.4 MiB) and uvicorn's --reload watcher (~0.8 MiB).
 # ``serve`` marks them absent before it imports the gateway; each importer then falls back
-# as if the package were not installed. A gateway idles at ~100 MiB; this is 6 of it.
+# as if the package were not installed. A gateway idles at ~90 MiB; this is 6 of it.
 UNUSED_BY_THE_GATEWAY = ("httpx._main", "pydantic.v1", "watchfiles")
 
 ConfigFileOption = Annotated[

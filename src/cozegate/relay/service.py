@@ -271,7 +271,7 @@ class RelayRun:
         writes once per burst rather than once per item (never waiting to fill one)."""
         status = "cancelled"
         try:
-            async for burst in self._converted(self._keepalive):
+            async for burst in self._converted():
                 yield burst
             status = self._final_status()
         except asyncio.CancelledError:
@@ -343,12 +343,12 @@ class RelayRun:
             await self._finish(status)
         return self._converter.completion()
 
-    async def _converted(self, keepalive: float) -> AsyncIterator[list[StreamItem]]:
+    async def _converted(self) -> AsyncIterator[list[StreamItem]]:
         events: ReadAhead[Any] = ReadAhead(aiter(self._stream))
         try:
             while True:
                 try:
-                    event = await events.next(keepalive)
+                    event = await events.next(self._keepalive)
                 except StopAsyncIteration:
                     break
                 except CozeError as exc:
