@@ -23,9 +23,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await Runtime.start(settings)
         app.state.runtime = runtime
-        app.state.bootstrap = await bootstrap(runtime)
-        announce(app.state.bootstrap)
         try:
+            app.state.bootstrap = await bootstrap(runtime)
+            runtime.start_workers()
+            announce(app.state.bootstrap)
             yield
         finally:
             await runtime.aclose()

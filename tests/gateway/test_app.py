@@ -88,3 +88,14 @@ async def test_validation_errors_are_400_in_surface_shape(client: httpx.AsyncCli
 async def test_unknown_paths_guess_their_surface(client: httpx.AsyncClient) -> None:
     assert (await client.get("/v1/chat/unknown")).json()["error"]["type"] == "not_found_error"
     assert (await client.get("/v1/workflow/unknown")).json()["code"] == 4200
+
+
+async def test_background_loops_start_after_bootstrap_and_all_stop_at_shutdown(
+        tmp_path: Path) -> None:
+    app = create_app(load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/gw.db"))
+    async with app.router.lifespan_context(app):
+        runtime = app.state.runtime
+        assert app.state.bootstrap.admin_key  # bootstrapped before the loops started
+        loops = [runtime.reaper._loop, runtime.run_purger._loop, runtime.tasks.worker._loop]
+        assert all(loop.running for loop in loops)
+    assert not any(loop.running for loop in loops)  # the reaper's included

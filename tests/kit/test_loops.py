@@ -70,3 +70,28 @@ async def test_wake_runs_the_next_round_now_and_errors_do_not_end_the_loop(caplo
             assert len(rounds) == expected
     await loop.stop()
     assert "w failed" in caplog.text
+
+
+async def test_the_first_round_waits_first_delay_unless_woken_or_stopped() -> None:
+    rounds: list[float] = []
+
+    async def duty() -> None:
+        rounds.append(asyncio.get_running_loop().time())
+
+    loop = BackgroundLoop("late", duty, interval=60, log=log, first_delay=60)
+    loop.start()
+    await asyncio.sleep(0.1)
+    assert rounds == []  # still waiting out its first delay
+    loop.wake()
+    for _ in range(100):
+        if rounds:
+            break
+        await asyncio.sleep(0.01)
+    assert len(rounds) == 1
+    await loop.stop()
+
+    idle = BackgroundLoop("never", duty, interval=60, log=log, first_delay=60)
+    idle.start()
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(idle.stop(), 1)  # a stop during the delay ends it at once
+    assert len(rounds) == 1  # no round ran on the way out

@@ -5,26 +5,27 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from cozegate.admin.fields import AmountText, NonNegativeAmountText, PricePer1kText, RatioText
 from cozegate.billing.schemas import PriceSet
 from cozegate.channels.schemas import ChannelUpdate
 from cozegate.keys.schemas import KeyCreate, KeyUpdate
 from cozegate.kit.money import parse_amount
+from cozegate.kit.schema import Schema
 from cozegate.users.schemas import GroupCreate
 
 _STRICT = ConfigDict(extra="forbid")  # a misspelt field is an error, not silently ignored
 
 
-class UserUpdateBody(BaseModel):
+class UserUpdateBody(Schema):
     model_config = _STRICT
 
     enabled: bool | None = None
     group: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class GroupCreateBody(BaseModel):
+class GroupCreateBody(Schema):
     model_config = _STRICT
 
     name: str = Field(min_length=1, max_length=64)
@@ -36,13 +37,13 @@ class GroupCreateBody(BaseModel):
                            description=self.description)
 
 
-class GroupUpdateBody(BaseModel):
+class GroupUpdateBody(Schema):
     model_config = _STRICT
 
     ratio: RatioText
 
 
-class BalanceMoveBody(BaseModel):
+class BalanceMoveBody(Schema):
     """A top-up (positive) or an adjustment (either sign), always with a reason."""
 
     model_config = _STRICT
@@ -99,7 +100,7 @@ class KeyUpdateBody(KeyUpdate):
         return KeyUpdate.model_validate(fields)  # keeps model_fields_set = what was sent
 
 
-class PriceBody(BaseModel):
+class PriceBody(Schema):
     """Token prices per 1K tokens, or a fixed price per call: exactly one of the two forms."""
 
     model_config = _STRICT
@@ -140,7 +141,7 @@ class ChannelUpdateBody(ChannelUpdate):
         return self
 
 
-class ChannelSwitchBody(BaseModel):
+class ChannelSwitchBody(Schema):
     model_config = _STRICT
 
     reason: str = Field(default="", max_length=500)

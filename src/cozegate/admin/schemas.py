@@ -12,24 +12,23 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
-
 from cozegate.billing.schemas import DailyUsage
 from cozegate.kit.money import format_amount, format_price_per_1k, format_ratio
+from cozegate.kit.schema import Schema
 from cozegate.models import ApiKey, Channel, ChannelEvent, Group, LedgerEntry, Price, UsageLog, User
 from cozegate.models.price import PRICE_KIND_FIXED
 
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(Schema, Generic[T]):
     items: list[T]
     total: int
     offset: int
     limit: int
 
 
-class GroupOut(BaseModel):
+class GroupOut(Schema):
     id: int
     name: str
     ratio: str
@@ -42,7 +41,7 @@ class GroupOut(BaseModel):
                    ratio_ppm=group.ratio_ppm, description=group.description)
 
 
-class UserOut(BaseModel):
+class UserOut(Schema):
     id: int
     name: str
     email: str | None
@@ -65,7 +64,7 @@ class UserOut(BaseModel):
                    created_at=user.created_at)
 
 
-class LedgerEntryOut(BaseModel):
+class LedgerEntryOut(Schema):
     id: int
     user_id: int
     api_key_id: int | None
@@ -91,7 +90,7 @@ class LedgerEntryOut(BaseModel):
 KeyStatus = Literal["active", "disabled", "expired", "exhausted"]
 
 
-class KeyOut(BaseModel):
+class KeyOut(Schema):
     id: int
     user_id: int
     name: str
@@ -146,7 +145,7 @@ def key_status(key: ApiKey, now: datetime) -> KeyStatus:
     return "active"
 
 
-class PriceOut(BaseModel):
+class PriceOut(Schema):
     target: str
     kind: str  # tokens | fixed
     input_price_per_1k: str | None
@@ -173,7 +172,7 @@ class PriceOut(BaseModel):
         )
 
 
-class ChannelOut(BaseModel):
+class ChannelOut(Schema):
     id: int
     name: str
     type: str
@@ -203,7 +202,7 @@ class ChannelOut(BaseModel):
         )
 
 
-class ChannelEventOut(BaseModel):
+class ChannelEventOut(Schema):
     id: int
     channel_id: int
     kind: str  # auto_disabled | enabled | disabled
@@ -216,13 +215,13 @@ class ChannelEventOut(BaseModel):
                    message=event.message, created_at=event.created_at)
 
 
-class ChannelTestError(BaseModel):
+class ChannelTestError(Schema):
     code: int | str | None  # Coze's integer code, or cozegate's for transport failures
     msg: str
     logid: str | None = None
 
 
-class ChannelTestOut(BaseModel):
+class ChannelTestOut(Schema):
     ok: bool
     latency_ms: int
     error: ChannelTestError | None = None
@@ -237,7 +236,7 @@ USAGE_COLUMNS = (
 )
 
 
-class UsageOut(BaseModel):
+class UsageOut(Schema):
     id: int
     created_at: datetime
     request_id: str
@@ -289,7 +288,7 @@ class UsageOut(BaseModel):
         )
 
 
-class UsageTotals(BaseModel):
+class UsageTotals(Schema):
     requests: int
     errors: int
     input_tokens: int
@@ -317,7 +316,7 @@ class DailyUsageOut(UsageTotals):
                    cost=format_amount(day.cost), cost_micros=day.cost)
 
 
-class DailyUsageReport(BaseModel):
+class DailyUsageReport(Schema):
     by_model: bool
     items: list[DailyUsageOut]  # oldest day first
     total: UsageTotals

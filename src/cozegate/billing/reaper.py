@@ -35,14 +35,16 @@ class ReservationReaper:
     def __init__(self, sessionmaker: SessionMaker, writer: BillingWriter, *,
                  older_than: timedelta, interval: float,
                  busy: Callable[[], Collection[str]] = frozenset,
-                 clock: Callable[[], datetime] = utcnow) -> None:
-        """``busy``: request ids this process is still working on (never reaped)."""
+                 clock: Callable[[], datetime] = utcnow, first_delay: float = 0.0) -> None:
+        """``busy``: request ids this process is still working on (never reaped);
+        ``first_delay``: seconds from :meth:`start` to the first round."""
         self._sessionmaker = sessionmaker
         self._writer = writer
         self._older_than = older_than
         self._busy = busy
         self._clock = clock
-        self._loop = BackgroundLoop("reservation-reaper", self.reap_once, interval, log=log)
+        self._loop = BackgroundLoop("reservation-reaper", self.reap_once, interval, log=log,
+                                    first_delay=first_delay)
 
     def start(self) -> None:
         self._loop.start()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from cozegate.kit.money import (
     RATIO_ONE,
@@ -16,11 +16,12 @@ from cozegate.kit.money import (
     parse_price_per_1k,
     token_cost,
 )
+from cozegate.kit.schema import Schema
 from cozegate.models import Price, Reservation
 from cozegate.models.price import PRICE_KIND_FIXED, PRICE_KIND_TOKENS
 
 
-class PriceSet(BaseModel):
+class PriceSet(Schema):
     """Set the price of a model name / workflow id (``*`` = default price).
 
     Token prices are decimals per 1K tokens (the seed's ``0.001``); a fixed price is a
@@ -84,7 +85,7 @@ class PriceSnapshot:
         )
 
 
-class PriceRead(BaseModel):
+class PriceRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -130,7 +131,7 @@ class SettleResult:
         )
 
 
-class UsageLogCreate(BaseModel):
+class UsageLogCreate(Schema):
     """One usage row. ``cost`` is what was charged (the ledger agrees with it)."""
 
     request_id: str
@@ -163,7 +164,7 @@ class UsageLogCreate(BaseModel):
     created_at: datetime | None = None  # None = now
 
 
-class UsageFilter(BaseModel):
+class UsageFilter(Schema):
     user_id: int | None = None
     api_key_id: int | None = None
     model: str | None = None

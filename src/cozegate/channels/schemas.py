@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cozegate.config import COZE_CN_BASE_URL, OAuthJWTConfig
+from cozegate.kit.schema import Schema
 
 AuthType = Literal["pat", "oauth_jwt"]
 
@@ -23,7 +24,7 @@ def _check_base_url(value: str) -> str:
     return value
 
 
-class ChannelCreate(BaseModel):
+class ChannelCreate(Schema):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     type: Literal["coze"] = "coze"
     auth_type: AuthType = "pat"
@@ -49,7 +50,7 @@ class ChannelCreate(BaseModel):
         return self
 
 
-class ChannelUpdate(BaseModel):
+class ChannelUpdate(Schema):
     """Only the fields set are changed. Changing auth needs the matching secret."""
 
     base_url: str | None = None
@@ -66,7 +67,7 @@ class ChannelUpdate(BaseModel):
         return None if value is None else _check_base_url(value)
 
 
-class ChannelRead(BaseModel):
+class ChannelRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: int

@@ -11,15 +11,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from cozegate.emulator.faultspec import parse_fault
 from cozegate.errors import ConfigError
+from cozegate.kit.schema import Schema
 
 DEFAULT_CONNECTOR_UID = "3361000000000001"
 
 
-class OAuthAppConfig(BaseModel):
+class OAuthAppConfig(Schema):
     """An OAuth JWT app the emulator trusts: JWTs signed by its key may mint access tokens."""
 
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +42,7 @@ class OAuthAppConfig(BaseModel):
         return self
 
 
-class FaultRule(BaseModel):
+class FaultRule(Schema):
     """A configured fault: applied to matching requests, like the ``X-Emulator-Fault`` header.
 
     ``path`` is an fnmatch pattern on the URL path; ``workflow_id`` matches the body field or
@@ -64,7 +65,7 @@ class FaultRule(BaseModel):
         return value
 
 
-class EmulatorConfig(BaseModel):
+class EmulatorConfig(Schema):
     """Everything that shapes one emulator instance. Build from a file with :meth:`load`."""
 
     model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from cozegate.kit.schema import Schema
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -17,7 +19,7 @@ def parse_networks(entries: list[str] | None) -> tuple[IpNetwork, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries or [])
 
 
-class _KeyFields(BaseModel):
+class _KeyFields(Schema):
     expires_at: datetime | None = None
     quota: int | None = Field(default=None, ge=0, description="micros; None = unlimited")
     allowed_models: list[str] | None = None
@@ -50,7 +52,7 @@ class KeyUpdate(_KeyFields):
     enabled: bool | None = None
 
 
-class KeyRead(BaseModel):
+class KeyRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: int

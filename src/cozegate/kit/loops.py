@@ -5,6 +5,9 @@ it. A cancel that lands inside a database transaction can leave that connection 
 SQLite's write lock, so every other writer of the process — the shutdown's own last writes
 included — waits out ``busy_timeout`` and fails with "database is locked". Only a round
 that overruns the grace is cancelled.
+
+``first_delay`` postpones the first round (housekeeping that need not compete with startup);
+:meth:`BackgroundLoop.wake` still runs it at once.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ DEFAULT_GRACE = 10.0
 
 class BackgroundLoop:
     def __init__(self, name: str, duty: Callable[[], Awaitable[object]], interval: float, *,
-                 log: logging.Logger, grace: float = DEFAULT_GRACE) -> None:
+                 log: logging.Logger, grace: float = DEFAULT_GRACE,
+                 first_delay: float = 0.0) -> None:
         self.name = name
+        self._first_delay = first_delay
         self._duty = duty
         self._interval = interval
         self._log = log
@@ -57,6 +62,8 @@ class BackgroundLoop:
             await task
 
     async def _run(self) -> None:
+        if self._first_delay > 0:
+            await self._pause(self._first_delay)
         while not self._stopping:
             try:
                 await self._duty()
@@ -64,6 +71,10 @@ class BackgroundLoop:
                 self._log.exception("%s failed; retrying next interval", self.name)
             if self._stopping:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
-            self._wake.clear()
+            await self._pause(self._interval)
+
+    async def _pause(self, seconds: float) -> None:
+        """``seconds``, or less when woken (or stopped)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from cozegate.kit.schema import Schema
 from cozegate.native.errors import bad_request
 from cozegate.protocol.coze_base import IdStr
 
 
-class _Body(BaseModel):
+class _Body(Schema):
     model_config = ConfigDict(extra="ignore")
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
+
+from cozegate.kit.schema import Schema
 
 
 def _to_str(value: Any) -> Any:
@@ -44,7 +46,7 @@ class TolerantEnum(enum.Enum):
         return cls.__members__.get("UNKNOWN")
 
 
-class CozeModel(BaseModel):
+class CozeModel(Schema):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 

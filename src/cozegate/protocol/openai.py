@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from cozegate.errors import CozegateError
+from cozegate.kit.schema import Schema
 
 OutputMode = Literal["text", "raw"]
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
@@ -32,7 +33,7 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 # --- request ---------------------------------------------------------------------------
 
 
-class ContentPart(BaseModel):
+class ContentPart(Schema):
     """One element of an array ``content``: ``text``, ``image_url``, ``input_audio``, ..."""
 
     model_config = ConfigDict(extra="allow")
@@ -41,7 +42,7 @@ class ContentPart(BaseModel):
     text: str | None = None
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(Schema):
     """An input message. ``content`` may be a string, an array of parts, or null."""
 
     model_config = ConfigDict(extra="allow")
@@ -51,13 +52,13 @@ class ChatMessage(BaseModel):
     name: str | None = None
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(Schema):
     model_config = ConfigDict(extra="allow")
 
     include_usage: bool = False
 
 
-class ResumeRef(BaseModel):
+class ResumeRef(Schema):
     """What a client echoes back to answer an interrupt: the ``coze_interrupt`` marker."""
 
     model_config = ConfigDict(extra="allow")
@@ -66,7 +67,7 @@ class ResumeRef(BaseModel):
     type: int
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(Schema):
     """``POST /v1/chat/completions`` body: OpenAI fields plus cozegate extensions."""
 
     model_config = ConfigDict(extra="allow")
@@ -106,13 +107,13 @@ class ChatCompletionRequest(BaseModel):
 # --- responses (documentation / validation; converters emit dicts of this shape) -------
 
 
-class Usage(BaseModel):
+class Usage(Schema):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
 
-class InterruptMarker(BaseModel):
+class InterruptMarker(Schema):
     """``coze_interrupt``: the run is waiting for the user's answer (see docs/openai-mapping)."""
 
     model_config = ConfigDict(extra="allow")
@@ -127,7 +128,7 @@ class InterruptMarker(BaseModel):
     chat_id: str | None = None
 
 
-class _Extensions(BaseModel):
+class _Extensions(Schema):
     """cozegate's extension fields, present on completions and on final chunks."""
 
     coze_execute_id: str | None = None
@@ -138,12 +139,12 @@ class _Extensions(BaseModel):
     conversation_id: str | None = None
 
 
-class AssistantMessage(BaseModel):
+class AssistantMessage(Schema):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
 
 
-class CompletionChoice(BaseModel):
+class CompletionChoice(Schema):
     index: int = 0
     message: AssistantMessage
     finish_reason: FinishReason
@@ -158,12 +159,12 @@ class ChatCompletion(_Extensions):
     usage: Usage
 
 
-class ChunkDelta(BaseModel):
+class ChunkDelta(Schema):
     role: Literal["assistant"] | None = None
     content: str | None = None
 
 
-class ChunkChoice(BaseModel):
+class ChunkChoice(Schema):
     index: int = 0
     delta: ChunkDelta
     finish_reason: FinishReason | None = None
@@ -178,14 +179,14 @@ class ChatCompletionChunk(_Extensions):
     usage: Usage | None = None
 
 
-class ModelCard(BaseModel):
+class ModelCard(Schema):
     id: str
     object: Literal["model"] = "model"
     created: int = 0
     owned_by: str = "cozegate"
 
 
-class ModelList(BaseModel):
+class ModelList(Schema):
     object: Literal["list"] = "list"
     data: list[ModelCard]
 

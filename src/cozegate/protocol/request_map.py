@@ -32,8 +32,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from cozegate.kit.schema import Schema
 from cozegate.protocol.openai import (
     ChatCompletionRequest,
     ChatMessage,
@@ -52,7 +53,7 @@ _GENERIC_MODELS: tuple[tuple[str, TargetKind], ...] = (
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class ModelAlias(BaseModel):
+class ModelAlias(Schema):
     """An operator-defined model name that stands for one workflow or chat flow."""
 
     model_config = ConfigDict(frozen=True)

@@ -20,11 +20,13 @@ ExtraPurge = Callable[[SessionMaker, int], Awaitable[int]]
 
 class RunPurger:
     def __init__(self, sessionmaker: SessionMaker, *, retention_days: int, interval: float,
-                 service: RunService | None = None) -> None:
+                 service: RunService | None = None, first_delay: float = 0.0) -> None:
+        """``first_delay``: seconds from :meth:`start` to the first round."""
         self._sessionmaker = sessionmaker
         self._retention_days = retention_days
         self._service = service or RunService()
-        self._loop = BackgroundLoop("run-purge", self._purge_and_log, interval, log=log)
+        self._loop = BackgroundLoop("run-purge", self._purge_and_log, interval, log=log,
+                                    first_delay=first_delay)
         # Other stores with the same retention (tasks and their events) join the sweep.
         self._extra: list[ExtraPurge] = []
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from cozegate.kit.money import format_amount
+from cozegate.kit.schema import Schema
 from cozegate.models import Run
 
 RunStatus = Literal["queued", "running", "interrupted", "succeeded", "failed", "cancelled"]
 EndStatus = Literal["interrupted", "succeeded", "failed", "cancelled"]
 
 
-class RunStart(BaseModel):
+class RunStart(Schema):
     """A run as it begins. ``status`` is ``running`` unless the call is only queued."""
 
     user_id: int
@@ -37,7 +38,7 @@ class RunStart(BaseModel):
     resume_count: int = 0
 
 
-class RunUpdate(BaseModel):
+class RunUpdate(Schema):
     """Facts learnt while running; only the fields set are written (``model_fields_set``)."""
 
     status: Literal["queued", "running"] | None = None
@@ -52,7 +53,7 @@ class RunUpdate(BaseModel):
     ttfb_ms: int | None = None
 
 
-class RunFinish(BaseModel):
+class RunFinish(Schema):
     """How a run (or a leg of it) ended.
 
     Usage and cost left ``None`` are copied from the usage log row of the run's
@@ -77,7 +78,7 @@ class RunFinish(BaseModel):
     channel_name: str | None = None
 
 
-class RunFilter(BaseModel):
+class RunFilter(Schema):
     user_id: int | None = None
     api_key_id: int | None = None
     workflow_id: str | None = None
@@ -90,7 +91,7 @@ class RunFilter(BaseModel):
     until: datetime | None = None  # exclusive
 
 
-class RunOut(BaseModel):
+class RunOut(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -137,7 +138,7 @@ class RunOut(BaseModel):
             "estimated": run.usage_estimated})
 
 
-class RunPage(BaseModel):
+class RunPage(Schema):
     items: list[RunOut]
     total: int
     offset: int

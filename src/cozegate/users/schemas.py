@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from cozegate.kit.money import format_amount, format_ratio, parse_ratio
+from cozegate.kit.schema import Schema
 from cozegate.models import Group, User
 
 
-class GroupCreate(BaseModel):
+class GroupCreate(Schema):
     name: str = Field(min_length=1, max_length=64)
     ratio: Decimal = Decimal(1)  # exact decimal, stored as parts per million
     description: str = ""
@@ -27,7 +28,7 @@ class GroupCreate(BaseModel):
         return parse_ratio(self.ratio)
 
 
-class GroupRead(BaseModel):
+class GroupRead(Schema):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -44,14 +45,14 @@ class GroupRead(BaseModel):
         return cls.model_validate(group)
 
 
-class UserCreate(BaseModel):
+class UserCreate(Schema):
     name: str = Field(min_length=1, max_length=128)
     email: str | None = None
     group: str | None = None  # group name; None = the default group
     is_admin: bool = False
 
 
-class UserRead(BaseModel):
+class UserRead(Schema):
     id: int
     name: str
     email: str | None
