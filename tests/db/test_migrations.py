@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cozegate.billing.repository import BalanceRepository
 from cozegate.config import Settings
 from cozegate.db import create_engine, engine_from_url, is_sqlite, normalize_url
 from cozegate.errors import ConfigError
@@ -90,3 +94,54 @@ def test_url_normalisation() -> None:
     assert is_sqlite("sqlite+aiosqlite:///x.db")
     with pytest.raises(ConfigError):
         normalize_url("mysql://u@h/db")
+
+
+async def test_request_path_indexes_are_partial_where_rows_rarely_match(
+        empty_db_url: str) -> None:
+    """Open reservations and task runs are few: their indexes leave the rest out, so a
+    billed call writes fewer B-tree pages (migration 0006)."""
+    await upgrade_database(empty_db_url)
+    engine = engine_from_url(empty_db_url)
+    try:
+        async with engine.connect() as connection:
+            def indexes(sync, table: str) -> dict[str, dict]:
+                return {ix["name"]: ix for ix in inspect(sync).get_indexes(table)}
+
+            reservations = await connection.run_sync(indexes, "reservations")
+            runs = await connection.run_sync(indexes, "runs")
+            ledger = await connection.run_sync(indexes, "ledger_entries")
+        assert "ix_reservations_status" not in reservations
+        assert "ix_reservations_created_at" not in reservations
+        assert "ix_ledger_entries_created_at" not in ledger
+        dialect = engine.dialect.name
+        for index, predicate in ((reservations["ix_reservations_open"], "status"),
+                                 (runs["ix_runs_task_id"], "task_id")):
+            where = str(index.get("dialect_options", {}).get(f"{dialect}_where", ""))
+            assert predicate in where, index
+    finally:
+        await engine.dispose()
+
+
+async def test_the_reapers_query_is_served_by_the_open_reservations_index(
+        empty_db_url: str) -> None:
+    if not is_sqlite(empty_db_url):
+        pytest.skip("the plan is checked on SQLite (Postgres plans an empty table as a scan)")
+    await upgrade_database(empty_db_url)
+    engine = engine_from_url(empty_db_url)
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM reservations" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with AsyncSession(engine) as session:
+            await BalanceRepository(session).list_open_reservations(datetime.now(UTC), limit=5)
+            [(statement, parameters)] = seen
+            raw = await session.connection()
+            plan = (await raw.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                              parameters)).all()
+        assert any("ix_reservations_open" in str(row) for row in plan), plan
+    finally:
+        await engine.dispose()

@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cozegate.models import ApiKey, LedgerEntry, Price, Reservation, User
-from cozegate.models.reservation import RESERVED
+from cozegate.models.reservation import OPEN_ONLY
 
 
 class BalanceRepository:
@@ -78,11 +78,13 @@ class BalanceRepository:
     async def list_open_reservations(
         self, older_than: datetime, *, limit: int | None = None
     ) -> Sequence[Reservation]:
-        """Reservations never settled (a crashed process): for a reaper to refund."""
+        """Reservations never settled (a crashed process), oldest first: for a reaper to
+        refund. The filter is the partial index's own predicate, in its words, so every
+        planner (a generic Postgres plan included) sees that the index applies."""
         query = (
             select(Reservation)
-            .where(Reservation.status == RESERVED, Reservation.created_at < older_than)
-            .order_by(Reservation.id)
+            .where(OPEN_ONLY, Reservation.created_at < older_than)
+            .order_by(Reservation.created_at, Reservation.id)
         )
         if limit is not None:
             query = query.limit(limit)

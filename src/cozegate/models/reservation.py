@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cozegate.models.base import Base, BigId, UTCDateTime, utcnow
@@ -19,8 +19,18 @@ SETTLED = "settled"
 REFUNDED = "refunded"
 
 
+# Only open reservations are looked up by age (the reaper's query); a partial index keeps
+# the settled ones, nearly all rows, out of it: two B-tree writes fewer per request than
+# separate status and created_at indexes.
+OPEN_ONLY = text(f"status = '{RESERVED}'")
+
+
 class Reservation(Base):
     __tablename__ = "reservations"
+    __table_args__ = (
+        Index("ix_reservations_open", "created_at",
+              sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -32,10 +42,10 @@ class Reservation(Base):
     amount: Mapped[int] = mapped_column(BigInteger)  # micros held from the balance
     # Micros held from the key's quota (0 when the key is unlimited).
     key_amount: Mapped[int] = mapped_column(BigInteger, default=0)
-    status: Mapped[str] = mapped_column(String(16), default=RESERVED, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RESERVED)
     cost: Mapped[int | None] = mapped_column(BigInteger)  # the real cost, at settle
     charged: Mapped[int | None] = mapped_column(BigInteger)  # what was actually taken
     shortfall: Mapped[int] = mapped_column(BigInteger, default=0)  # cost not covered
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
