@@ -81,6 +81,12 @@ def test_serve_loads_no_optional_part_it_never_uses(tmp_path: Path) -> None:
     assert _loaded_by_serve(tmp_path, *unused) == []
 
 
+def test_serve_on_sqlite_loads_no_postgres_dialect(tmp_path: Path) -> None:
+    # ~3 MiB. A model declaring a Postgres-only option (``postgresql_where``, ...) makes
+    # SQLAlchemy load the dialect to check it, in every process (models/reservation.py).
+    assert _loaded_by_serve(tmp_path, "sqlalchemy.dialects.postgresql", "asyncpg") == []
+
+
 def test_the_probe_sees_what_serve_loads(tmp_path: Path) -> None:
     assert _loaded_by_serve(tmp_path, "cozegate.app", "httpx", "uvicorn", "rich") == [
         "cozegate.app", "httpx", "uvicorn"]

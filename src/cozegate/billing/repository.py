@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cozegate.models import ApiKey, LedgerEntry, Price, Reservation, User
-from cozegate.models.reservation import OPEN_ONLY
+from cozegate.models.reservation import RESERVED
 
 
 class BalanceRepository:
@@ -79,11 +79,10 @@ class BalanceRepository:
         self, older_than: datetime, *, limit: int | None = None
     ) -> Sequence[Reservation]:
         """Reservations never settled (a crashed process), oldest first: for a reaper to
-        refund. The filter is the partial index's own predicate, in its words, so every
-        planner (a generic Postgres plan included) sees that the index applies."""
+        refund (read in the order of ``ix_reservations_status_created``)."""
         query = (
             select(Reservation)
-            .where(OPEN_ONLY, Reservation.created_at < older_than)
+            .where(Reservation.status == RESERVED, Reservation.created_at < older_than)
             .order_by(Reservation.created_at, Reservation.id)
         )
         if limit is not None:

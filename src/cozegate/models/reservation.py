@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cozegate.models.base import Base, BigId, UTCDateTime, utcnow
@@ -19,18 +19,13 @@ SETTLED = "settled"
 REFUNDED = "refunded"
 
 
-# Only open reservations are looked up by age (the reaper's query); a partial index keeps
-# the settled ones, nearly all rows, out of it: two B-tree writes fewer per request than
-# separate status and created_at indexes.
-OPEN_ONLY = text(f"status = '{RESERVED}'")
-
-
 class Reservation(Base):
     __tablename__ = "reservations"
-    __table_args__ = (
-        Index("ix_reservations_open", "created_at",
-              sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY),
-    )
+    # Open reservations are looked up by age (the reaper's query): one index on both
+    # columns serves it, one B-tree write per booking fewer than an index on each. (A
+    # partial index would save another, but declaring one for Postgres makes SQLAlchemy
+    # load its Postgres dialect in every process: ~3 MiB on SQLite, measured.)
+    __table_args__ = (Index("ix_reservations_status_created", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cozegate.models.base import Base, UTCDateTime, utcnow
@@ -28,16 +28,12 @@ RUN_STATUSES = (RUN_QUEUED, RUN_RUNNING, RUN_INTERRUPTED, RUN_SUCCEEDED, RUN_FAI
                 RUN_CANCELLED)
 RUN_ACTIVE = (RUN_QUEUED, RUN_RUNNING)
 
-HAS_TASK = text("task_id IS NOT NULL")
-
 
 class Run(Base):
     __tablename__ = "runs"
     __table_args__ = (
         Index("ix_runs_user_created", "user_id", "created_at"),
         Index("ix_runs_workflow_execute", "workflow_id", "execute_id"),
-        # Most runs (every relay call) belong to no task: they stay out of this index.
-        Index("ix_runs_task_id", "task_id", sqlite_where=HAS_TASK, postgresql_where=HAS_TASK),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # run_<snowflake>
@@ -52,7 +48,7 @@ class Run(Base):
     model: Mapped[str | None] = mapped_column(String(255))
     channel_id: Mapped[int | None] = mapped_column(BigInteger)
     channel_name: Mapped[str | None] = mapped_column(String(128))
-    task_id: Mapped[str | None] = mapped_column(String(40))
+    task_id: Mapped[str | None] = mapped_column(String(40), index=True)
     stream: Mapped[bool] = mapped_column(Boolean, default=False)
     is_async: Mapped[bool] = mapped_column(Boolean, default=False)
     inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
