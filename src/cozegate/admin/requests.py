@@ -5,27 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cozegate.admin.fields import AmountText, NonNegativeAmountText, PricePer1kText, RatioText
 from cozegate.billing.schemas import PriceSet
 from cozegate.channels.schemas import ChannelUpdate
 from cozegate.keys.schemas import KeyCreate, KeyUpdate
 from cozegate.kit.money import parse_amount
-from cozegate.kit.schema import Schema
 from cozegate.users.schemas import GroupCreate
 
 _STRICT = ConfigDict(extra="forbid")  # a misspelt field is an error, not silently ignored
 
 
-class UserUpdateBody(Schema):
+class UserUpdateBody(BaseModel):
     model_config = _STRICT
 
     enabled: bool | None = None
     group: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class GroupCreateBody(Schema):
+class GroupCreateBody(BaseModel):
     model_config = _STRICT
 
     name: str = Field(min_length=1, max_length=64)
@@ -37,13 +36,13 @@ class GroupCreateBody(Schema):
                            description=self.description)
 
 
-class GroupUpdateBody(Schema):
+class GroupUpdateBody(BaseModel):
     model_config = _STRICT
 
     ratio: RatioText
 
 
-class BalanceMoveBody(Schema):
+class BalanceMoveBody(BaseModel):
     """A top-up (positive) or an adjustment (either sign), always with a reason."""
 
     model_config = _STRICT
@@ -100,7 +99,7 @@ class KeyUpdateBody(KeyUpdate):
         return KeyUpdate.model_validate(fields)  # keeps model_fields_set = what was sent
 
 
-class PriceBody(Schema):
+class PriceBody(BaseModel):
     """Token prices per 1K tokens, or a fixed price per call: exactly one of the two forms."""
 
     model_config = _STRICT
@@ -141,7 +140,7 @@ class ChannelUpdateBody(ChannelUpdate):
         return self
 
 
-class ChannelSwitchBody(Schema):
+class ChannelSwitchBody(BaseModel):
     model_config = _STRICT
 
     reason: str = Field(default="", max_length=500)

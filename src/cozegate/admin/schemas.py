@@ -12,23 +12,24 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Generic, Literal, TypeVar
 
+from pydantic import BaseModel
+
 from cozegate.billing.schemas import DailyUsage
 from cozegate.kit.money import format_amount, format_price_per_1k, format_ratio
-from cozegate.kit.schema import Schema
 from cozegate.models import ApiKey, Channel, ChannelEvent, Group, LedgerEntry, Price, UsageLog, User
 from cozegate.models.price import PRICE_KIND_FIXED
 
 T = TypeVar("T")
 
 
-class Page(Schema, Generic[T]):
+class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
     offset: int
     limit: int
 
 
-class GroupOut(Schema):
+class GroupOut(BaseModel):
     id: int
     name: str
     ratio: str
@@ -41,7 +42,7 @@ class GroupOut(Schema):
                    ratio_ppm=group.ratio_ppm, description=group.description)
 
 
-class UserOut(Schema):
+class UserOut(BaseModel):
     id: int
     name: str
     email: str | None
@@ -64,7 +65,7 @@ class UserOut(Schema):
                    created_at=user.created_at)
 
 
-class LedgerEntryOut(Schema):
+class LedgerEntryOut(BaseModel):
     id: int
     user_id: int
     api_key_id: int | None
@@ -90,7 +91,7 @@ class LedgerEntryOut(Schema):
 KeyStatus = Literal["active", "disabled", "expired", "exhausted"]
 
 
-class KeyOut(Schema):
+class KeyOut(BaseModel):
     id: int
     user_id: int
     name: str
@@ -145,7 +146,7 @@ def key_status(key: ApiKey, now: datetime) -> KeyStatus:
     return "active"
 
 
-class PriceOut(Schema):
+class PriceOut(BaseModel):
     target: str
     kind: str  # tokens | fixed
     input_price_per_1k: str | None
@@ -172,7 +173,7 @@ class PriceOut(Schema):
         )
 
 
-class ChannelOut(Schema):
+class ChannelOut(BaseModel):
     id: int
     name: str
     type: str
@@ -202,7 +203,7 @@ class ChannelOut(Schema):
         )
 
 
-class ChannelEventOut(Schema):
+class ChannelEventOut(BaseModel):
     id: int
     channel_id: int
     kind: str  # auto_disabled | enabled | disabled
@@ -215,13 +216,13 @@ class ChannelEventOut(Schema):
                    message=event.message, created_at=event.created_at)
 
 
-class ChannelTestError(Schema):
+class ChannelTestError(BaseModel):
     code: int | str | None  # Coze's integer code, or cozegate's for transport failures
     msg: str
     logid: str | None = None
 
 
-class ChannelTestOut(Schema):
+class ChannelTestOut(BaseModel):
     ok: bool
     latency_ms: int
     error: ChannelTestError | None = None
@@ -236,7 +237,7 @@ USAGE_COLUMNS = (
 )
 
 
-class UsageOut(Schema):
+class UsageOut(BaseModel):
     id: int
     created_at: datetime
     request_id: str
@@ -288,7 +289,7 @@ class UsageOut(Schema):
         )
 
 
-class UsageTotals(Schema):
+class UsageTotals(BaseModel):
     requests: int
     errors: int
     input_tokens: int
@@ -316,7 +317,7 @@ class DailyUsageOut(UsageTotals):
                    cost=format_amount(day.cost), cost_micros=day.cost)
 
 
-class DailyUsageReport(Schema):
+class DailyUsageReport(BaseModel):
     by_model: bool
     items: list[DailyUsageOut]  # oldest day first
     total: UsageTotals

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cozegate.kit.money import (
     RATIO_ONE,
@@ -16,12 +16,11 @@ from cozegate.kit.money import (
     parse_price_per_1k,
     token_cost,
 )
-from cozegate.kit.schema import Schema
 from cozegate.models import Price, Reservation
 from cozegate.models.price import PRICE_KIND_FIXED, PRICE_KIND_TOKENS
 
 
-class PriceSet(Schema):
+class PriceSet(BaseModel):
     """Set the price of a model name / workflow id (``*`` = default price).
 
     Token prices are decimals per 1K tokens (the seed's ``0.001``); a fixed price is a
@@ -85,7 +84,7 @@ class PriceSnapshot:
         )
 
 
-class PriceRead(Schema):
+class PriceRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -131,7 +130,7 @@ class SettleResult:
         )
 
 
-class UsageLogCreate(Schema):
+class UsageLogCreate(BaseModel):
     """One usage row. ``cost`` is what was charged (the ledger agrees with it)."""
 
     request_id: str
@@ -164,7 +163,7 @@ class UsageLogCreate(Schema):
     created_at: datetime | None = None  # None = now
 
 
-class UsageFilter(Schema):
+class UsageFilter(BaseModel):
     user_id: int | None = None
     api_key_id: int | None = None
     model: str | None = None

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cozegate.config import COZE_CN_BASE_URL, OAuthJWTConfig
-from cozegate.kit.schema import Schema
 
 AuthType = Literal["pat", "oauth_jwt"]
 
@@ -24,7 +23,7 @@ def _check_base_url(value: str) -> str:
     return value
 
 
-class ChannelCreate(Schema):
+class ChannelCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
     type: Literal["coze"] = "coze"
     auth_type: AuthType = "pat"
@@ -50,7 +49,7 @@ class ChannelCreate(Schema):
         return self
 
 
-class ChannelUpdate(Schema):
+class ChannelUpdate(BaseModel):
     """Only the fields set are changed. Changing auth needs the matching secret."""
 
     base_url: str | None = None
@@ -67,7 +66,7 @@ class ChannelUpdate(Schema):
         return None if value is None else _check_base_url(value)
 
 
-class ChannelRead(Schema):
+class ChannelRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator
-
-from cozegate.kit.schema import Schema
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -19,7 +17,7 @@ def parse_networks(entries: list[str] | None) -> tuple[IpNetwork, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries or [])
 
 
-class _KeyFields(Schema):
+class _KeyFields(BaseModel):
     expires_at: datetime | None = None
     quota: int | None = Field(default=None, ge=0, description="micros; None = unlimited")
     allowed_models: list[str] | None = None
@@ -52,7 +50,7 @@ class KeyUpdate(_KeyFields):
     enabled: bool | None = None
 
 
-class KeyRead(Schema):
+class KeyRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int

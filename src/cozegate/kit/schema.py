@@ -1,11 +1,14 @@
-"""``Schema``: the base of cozegate's pydantic models, built on first use.
+"""``Schema``: a pydantic base for models built on first use rather than at import.
 
-pydantic builds each model's validator and serializer when the class is defined. A gateway
-process imports about a hundred models (the OpenAI and Coze wire formats, the admin API, the
-task API, run records) yet serves with a fraction of them; building the rest at import costs
-resident memory for the life of the process (measured: ~0.5 MiB of the idle gateway).
-``defer_build`` builds a model the first time it validates, serializes or renders its JSON
-schema, which costs that one call a little time and changes nothing else.
+pydantic builds each model's validator and serializer when the class is defined. The Coze
+wire models (``protocol.coze*``) are many and a gateway process uses few of them (most
+serve one Coze endpoint each); ``defer_build`` builds a model the first time it validates,
+serializes or renders its JSON schema, which costs that one call a little time and changes
+nothing else.
+
+Models FastAPI uses for request bodies or responses stay plain ``BaseModel``: FastAPI wraps
+them in adapters built (and their pydantic warnings silenced) when routes are declared, and
+a deferred model would be built later, outside that, at the first request.
 """
 
 from __future__ import annotations

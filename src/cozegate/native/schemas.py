@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from cozegate.kit.schema import Schema
 from cozegate.native.errors import bad_request
 from cozegate.protocol.coze_base import IdStr
 
 
-class _Body(Schema):
+class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cozegate.errors import CozegateError
-from cozegate.kit.schema import Schema
 
 OutputMode = Literal["text", "raw"]
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
@@ -33,7 +32,7 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "functi
 # --- request ---------------------------------------------------------------------------
 
 
-class ContentPart(Schema):
+class ContentPart(BaseModel):
     """One element of an array ``content``: ``text``, ``image_url``, ``input_audio``, ..."""
 
     model_config = ConfigDict(extra="allow")
@@ -42,7 +41,7 @@ class ContentPart(Schema):
     text: str | None = None
 
 
-class ChatMessage(Schema):
+class ChatMessage(BaseModel):
     """An input message. ``content`` may be a string, an array of parts, or null."""
 
     model_config = ConfigDict(extra="allow")
@@ -52,13 +51,13 @@ class ChatMessage(Schema):
     name: str | None = None
 
 
-class StreamOptions(Schema):
+class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     include_usage: bool = False
 
 
-class ResumeRef(Schema):
+class ResumeRef(BaseModel):
     """What a client echoes back to answer an interrupt: the ``coze_interrupt`` marker."""
 
     model_config = ConfigDict(extra="allow")
@@ -67,7 +66,7 @@ class ResumeRef(Schema):
     type: int
 
 
-class ChatCompletionRequest(Schema):
+class ChatCompletionRequest(BaseModel):
     """``POST /v1/chat/completions`` body: OpenAI fields plus cozegate extensions."""
 
     model_config = ConfigDict(extra="allow")
@@ -107,13 +106,13 @@ class ChatCompletionRequest(Schema):
 # --- responses (documentation / validation; converters emit dicts of this shape) -------
 
 
-class Usage(Schema):
+class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
 
-class InterruptMarker(Schema):
+class InterruptMarker(BaseModel):
     """``coze_interrupt``: the run is waiting for the user's answer (see docs/openai-mapping)."""
 
     model_config = ConfigDict(extra="allow")
@@ -128,7 +127,7 @@ class InterruptMarker(Schema):
     chat_id: str | None = None
 
 
-class _Extensions(Schema):
+class _Extensions(BaseModel):
     """cozegate's extension fields, present on completions and on final chunks."""
 
     coze_execute_id: str | None = None
@@ -139,12 +138,12 @@ class _Extensions(Schema):
     conversation_id: str | None = None
 
 
-class AssistantMessage(Schema):
+class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
 
 
-class CompletionChoice(Schema):
+class CompletionChoice(BaseModel):
     index: int = 0
     message: AssistantMessage
     finish_reason: FinishReason
@@ -159,12 +158,12 @@ class ChatCompletion(_Extensions):
     usage: Usage
 
 
-class ChunkDelta(Schema):
+class ChunkDelta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
 
 
-class ChunkChoice(Schema):
+class ChunkChoice(BaseModel):
     index: int = 0
     delta: ChunkDelta
     finish_reason: FinishReason | None = None
@@ -179,14 +178,14 @@ class ChatCompletionChunk(_Extensions):
     usage: Usage | None = None
 
 
-class ModelCard(Schema):
+class ModelCard(BaseModel):
     id: str
     object: Literal["model"] = "model"
     created: int = 0
     owned_by: str = "cozegate"
 
 
-class ModelList(Schema):
+class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
 

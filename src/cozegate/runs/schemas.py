@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cozegate.kit.money import format_amount
-from cozegate.kit.schema import Schema
 from cozegate.models import Run
 
 RunStatus = Literal["queued", "running", "interrupted", "succeeded", "failed", "cancelled"]
 EndStatus = Literal["interrupted", "succeeded", "failed", "cancelled"]
 
 
-class RunStart(Schema):
+class RunStart(BaseModel):
     """A run as it begins. ``status`` is ``running`` unless the call is only queued."""
 
     user_id: int
@@ -38,7 +37,7 @@ class RunStart(Schema):
     resume_count: int = 0
 
 
-class RunUpdate(Schema):
+class RunUpdate(BaseModel):
     """Facts learnt while running; only the fields set are written (``model_fields_set``)."""
 
     status: Literal["queued", "running"] | None = None
@@ -53,7 +52,7 @@ class RunUpdate(Schema):
     ttfb_ms: int | None = None
 
 
-class RunFinish(Schema):
+class RunFinish(BaseModel):
     """How a run (or a leg of it) ended.
 
     Usage and cost left ``None`` are copied from the usage log row of the run's
@@ -78,7 +77,7 @@ class RunFinish(Schema):
     channel_name: str | None = None
 
 
-class RunFilter(Schema):
+class RunFilter(BaseModel):
     user_id: int | None = None
     api_key_id: int | None = None
     workflow_id: str | None = None
@@ -91,7 +90,7 @@ class RunFilter(Schema):
     until: datetime | None = None  # exclusive
 
 
-class RunOut(Schema):
+class RunOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -138,7 +137,7 @@ class RunOut(Schema):
             "estimated": run.usage_estimated})
 
 
-class RunPage(Schema):
+class RunPage(BaseModel):
     items: list[RunOut]
     total: int
     offset: int

@@ -7,10 +7,9 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from cozegate.kit.money import format_amount
-from cozegate.kit.schema import Schema
 from cozegate.models import Task
 from cozegate.models.task import TASK_CANCELLED, TASK_FAILED, TASK_INTERRUPTED, TASK_SUCCEEDED
 
@@ -23,7 +22,7 @@ _EXECUTION_STATUS = {"queued": "pending", "running": "running", TASK_SUCCEEDED: 
                      TASK_CANCELLED: "cancelled"}
 
 
-class TaskCreate(Schema):
+class TaskCreate(BaseModel):
     """``POST /api/coze/tasks/execute``. The seed's fields, plus optional extensions."""
 
     workflow_id: str = Field(min_length=1, max_length=64)
@@ -53,7 +52,7 @@ class TaskCreate(Schema):
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class TaskSubmitted(Schema):
+class TaskSubmitted(BaseModel):
     task_id: str
     execution_id: str  # the task's run id (GET /api/runs/{id})
     status: str  # execution_status at the time of the answer
@@ -61,7 +60,7 @@ class TaskSubmitted(Schema):
     callback_secret: str | None = None  # only when the gateway generated it: shown once
 
 
-class TaskOut(Schema):
+class TaskOut(BaseModel):
     id: str
     name: str
     description: str | None
@@ -116,7 +115,7 @@ class TaskOut(Schema):
             updated_at=task.updated_at)
 
 
-class TaskList(Schema):
+class TaskList(BaseModel):
     success: bool = True
     tasks: list[TaskOut]
     count: int

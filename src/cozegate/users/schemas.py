@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cozegate.kit.money import format_amount, format_ratio, parse_ratio
-from cozegate.kit.schema import Schema
 from cozegate.models import Group, User
 
 
-class GroupCreate(Schema):
+class GroupCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     ratio: Decimal = Decimal(1)  # exact decimal, stored as parts per million
     description: str = ""
@@ -28,7 +27,7 @@ class GroupCreate(Schema):
         return parse_ratio(self.ratio)
 
 
-class GroupRead(Schema):
+class GroupRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -45,14 +44,14 @@ class GroupRead(Schema):
         return cls.model_validate(group)
 
 
-class UserCreate(Schema):
+class UserCreate(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     email: str | None = None
     group: str | None = None  # group name; None = the default group
     is_admin: bool = False
 
 
-class UserRead(Schema):
+class UserRead(BaseModel):
     id: int
     name: str
     email: str | None
