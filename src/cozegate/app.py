@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runtime.aclose()
 
     app = GatewayApp(
+        body_limit=settings.max_body_bytes,
         title="cozegate",
         version=__version__,
         summary="Gateway and task service for Coze workflows and chat flows",

@@ -124,6 +124,9 @@ class Settings(BaseSettings):
     secret_key_file: str | None = None  # where the generated dev key lives (SQLite only)
     db_busy_timeout_ms: int = Field(default=15_000, ge=0)  # SQLite busy_timeout pragma
     db_pool_size: int = Field(default=10, ge=1)
+    # Largest request body accepted, on every surface (413 past it); 0 = no limit. Generous
+    # for inline images or long documents in workflow parameters, yet bounded.
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     key_cache_ttl: float = Field(default=5.0, ge=0, description="seconds; 0 disables")
     channel_failure_threshold: int = Field(default=5, ge=1)
     reserve_max_output_tokens: int = Field(default=4096, ge=0)

@@ -28,12 +28,15 @@ class Surface(StrEnum):
 
 
 # Coze's own codes for gateway-side refusals, so SDK error mapping works (wire spec §4.2).
-_COZE_CODE_BY_STATUS = {400: 4000, 401: 4100, 403: 4101, 404: 4200, 409: 4000, 422: 4000,
-                        429: 4013}
+_COZE_CODE_BY_STATUS = {400: 4000, 401: 4100, 403: 4101, 404: 4200, 409: 4000, 413: 4000,
+                        422: 4000, 429: 4013}
 _OPENAI_TYPE_BY_STATUS = {400: "invalid_request_error", 401: "authentication_error",
                           402: "insufficient_quota", 403: "permission_error",
                           404: "not_found_error", 409: "invalid_request_error",
-                          422: "invalid_request_error", 429: "rate_limit_error"}
+                          413: "invalid_request_error", 422: "invalid_request_error",
+                          429: "rate_limit_error"}
+# Codes for Starlette's HTTP errors (routing, body limit); any other is http_<status>.
+_CODE_BY_HTTP_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 
 
 class _SurfaceMark:
@@ -58,11 +61,12 @@ def surface_of(request: Request) -> Surface:
     for dependency in getattr(route, "dependencies", ()):
         if isinstance(dependency.dependency, _SurfaceMark):
             return dependency.dependency.surface
-    return _guess_surface(request.url.path)
+    return surface_for_path(request.url.path)
 
 
-def _guess_surface(path: str) -> Surface:
-    # Used only for errors raised before routing (404 on an unknown path, bad JSON body).
+def surface_for_path(path: str) -> Surface:
+    """The surface a path belongs to, for errors raised before routing (an unknown path, a
+    body refused before it is read)."""
     if path.startswith(("/v1/chat", "/v1/models", "/v1/dashboard")):
         return Surface.OPENAI
     if path.startswith(("/v1/", "/api/permission")):
@@ -115,6 +119,16 @@ def surface_error_response(surface: Surface, error: CozegateError) -> JSONRespon
     return JSONResponse(body, status_code=error.status_code, headers=headers or None)
 
 
+def http_error_response(surface: Surface, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's HTTP error (an unknown path, a body over the limit) on ``surface``."""
+    code = _CODE_BY_HTTP_STATUS.get(exc.status_code, f"http_{exc.status_code}")
+    error = CozegateError(str(exc.detail), status_code=exc.status_code, code=code)
+    response = surface_error_response(surface, error)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error, including FastAPI's own, in the shape of its surface."""
 
@@ -134,12 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
-        error = CozegateError(str(exc.detail), status_code=exc.status_code, code=code)
-        response = error_response(request, error)
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
+        return http_error_response(surface_of(request), exc)
 
     app.add_exception_handler(CozegateError, on_cozegate_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -24,12 +24,19 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from cozegate.access import authenticate
 from cozegate.errors import CozegateError
+from cozegate.kit.body_limit import declared_length, limit_body, too_large
 from cozegate.protocol.openai import ChatCompletionRequest, OpenAIError
 from cozegate.relay.endpoints import respond
-from cozegate.surfaces import Surface, surface_error_response
+from cozegate.surfaces import (
+    Surface,
+    http_error_response,
+    surface_error_response,
+    surface_for_path,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,13 +55,24 @@ def is_fast_path(scope: Scope) -> bool:
 
 
 class GatewayApp(FastAPI):
-    """FastAPI, with ``POST /v1/chat/completions`` answered ahead of its middleware stack."""
+    """FastAPI, with ``POST /v1/chat/completions`` answered ahead of its middleware stack,
+    and request bodies over ``body_limit`` bytes refused on every path (413 in the shape of
+    the request's surface; ``None`` or 0: no limit; see ``kit.body_limit``)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, body_limit: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fast_path = ChatCompletionsFastPath(super().__call__)
+        self._body_limit = body_limit or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self._body_limit is not None:
+            length = declared_length(scope)
+            if length is not None and length > self._body_limit:
+                surface = surface_for_path(scope["path"])
+                response = http_error_response(surface, too_large(self._body_limit))
+                await response(scope, receive, send)
+                return
+            receive = limit_body(receive, self._body_limit)
         if is_fast_path(scope):
             scope["app"] = self  # as Starlette sets it: the runtime is on app.state
             await self._fast_path(scope, receive, send)
@@ -69,7 +87,11 @@ class ChatCompletionsFastPath:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
-        body, more = await _read_body(receive)
+        try:
+            body, more = await _read_body(receive)
+        except HTTPException as refused:  # a chunked body past the limit (kit.body_limit)
+            await http_error_response(Surface.OPENAI, refused)(scope, receive, send)
+            return
         request = None
         if not more and _is_json(headers.get(b"content-type")):
             try:
