@@ -124,6 +124,13 @@ class EventStream(Generic[E]):
         chunks = self._chunks
         if chunks is None:
             return
+        if getattr(self.response, "body_complete", False):
+            # The lean client already has the whole body (the usual case: the end of the
+            # body came in the last event's packet): nothing to wait for, no timer to set.
+            with contextlib.suppress(Exception):
+                async for _ in chunks:
+                    pass
+            return
         # A late or broken tail only costs the connection.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(END_OF_BODY_WAIT):

@@ -345,6 +345,11 @@ class LeanResponse:
     def is_closed(self) -> bool:
         return self._release is None
 
+    @property
+    def body_complete(self) -> bool:
+        """The whole body has arrived without error (reading the rest will not wait)."""
+        return self._body.done and self._body.error is None
+
     async def aclose(self) -> None:
         release, self._release = self._release, None
         if release is None:
