@@ -6,12 +6,12 @@ payload is decoded on first access and is ``None`` when it does not fit (never r
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 from pydantic import ValidationError
 
 from cozegate.kit import jsonfast
+from cozegate.kit.lazy import lazy_property
 from cozegate.kit.sse import SSEEvent
 from cozegate.protocol.coze_base import (
     CozeModel,
@@ -93,7 +93,7 @@ class _EventBase:
         """The SSE event exactly as parsed (alias of ``sse``)."""
         return self.sse
 
-    @cached_property
+    @lazy_property
     def payload(self) -> Any:
         """The ``data:`` JSON, or ``None`` when it is not JSON (e.g. ``[DONE]``)."""
         try:
@@ -133,15 +133,15 @@ class WorkflowEvent(_EventBase):
             WorkflowEventType.INTERRUPT,
         )
 
-    @cached_property
+    @lazy_property
     def message(self) -> WorkflowEventMessage | None:
         return self._as(WorkflowEventMessage) if self.type is WorkflowEventType.MESSAGE else None
 
-    @cached_property
+    @lazy_property
     def error(self) -> WorkflowEventError | None:
         return self._as(WorkflowEventError) if self.type is WorkflowEventType.ERROR else None
 
-    @cached_property
+    @lazy_property
     def interrupt(self) -> WorkflowEventInterrupt | None:
         if self.type is not WorkflowEventType.INTERRUPT:
             return None
@@ -219,11 +219,11 @@ class ChatEvent(_EventBase):
     def is_final(self) -> bool:
         return self.type in (ChatEventType.DONE, ChatEventType.CHAT_FAILED, ChatEventType.ERROR)
 
-    @cached_property
+    @lazy_property
     def chat(self) -> Chat | None:
         return self._as(Chat) if self.event.startswith("conversation.chat.") else None
 
-    @cached_property
+    @lazy_property
     def message(self) -> Message | None:
         if self.event.startswith(("conversation.message.", "conversation.audio.")):
             return self._as(Message)
