@@ -122,14 +122,10 @@ class EventStream(Generic[E]):
 
     async def _read_end_of_body(self) -> None:
         chunks = self._chunks
-        if chunks is None:
-            return
-        if getattr(self.response, "body_complete", False):
-            # The lean client already has the whole body (the usual case: the end of the
-            # body came in the last event's packet): nothing to wait for, no timer to set.
-            with contextlib.suppress(Exception):
-                async for _ in chunks:
-                    pass
+        # The lean client may already hold the whole body (the usual case: its end came in
+        # the last event's packet). Then there is nothing to read or wait for: closing the
+        # stream releases the connection as complete.
+        if chunks is None or getattr(self.response, "body_complete", False):
             return
         # A late or broken tail only costs the connection.
         with contextlib.suppress(Exception):
