@@ -172,6 +172,37 @@ async def test_timeouts(pool_for) -> None:
         await pool_for(httpx.URL("http://127.0.0.1:9")).send(post())
 
 
+async def test_waiting_with_a_wake_up_time(pool_for) -> None:
+    """next_chunk(wake) returns IDLE after ``wake`` s without losing the read; the read
+    timeout counts the whole silence, across IDLE returns, not each call."""
+    from cozegate.kit.readahead import IDLE
+
+    release = asyncio.Event()
+
+    async def slow_chunks(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        await release.wait()
+        writer.write(b"3\r\nabc\r\n")
+        await asyncio.sleep(5)  # then silence: the read timeout must end it
+
+    async with Server(slow_chunks) as server:
+        response = await pool_for(server.url).send(post(timeout=httpx.Timeout(2.0, read=0.3)))
+        assert await response.next_chunk(0.02) is IDLE
+        assert await response.next_chunk(0.02) is IDLE
+        release.set()
+        assert await response.next_chunk(1.0) == b"abc"  # the read went on: nothing lost
+        loop = asyncio.get_running_loop()
+        started, idles = loop.time(), 0
+        with pytest.raises(httpx.ReadTimeout):
+            async with asyncio.timeout(3):  # a clock restarted per call would never time out
+                while await response.next_chunk(0.05) is IDLE:
+                    idles += 1
+        # Keep-alive wake-ups did not restart the silence clock: the timeout came after the
+        # 0.3 s of silence (not never), and only after a few wake-ups.
+        assert idles >= 3 and loop.time() - started >= 0.29
+        await response.aclose()
+
+
 async def test_the_pool_limit_queues_and_times_out(pool_for) -> None:
     release = asyncio.Event()
 

@@ -6,6 +6,9 @@ without cancelling the read in progress. Racing a fresh task per item against a 
 times per streamed chunk. Here one task per stream reads items into a short queue, and
 :meth:`ReadAhead.next` waits on a plain future with a timer: ``IDLE`` when the timer fired
 first.
+
+Only streams read through httpx need it (upstream/streams.py): the lean client's responses
+wait with a wake-up time themselves, with no task and no timer per chunk.
 """
 
 from __future__ import annotations

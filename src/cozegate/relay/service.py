@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from cozegate.keys.errors import ModelNotAllowed
 from cozegate.keys.schemas import KeyRecord
 from cozegate.kit.ids import snowflake_id
-from cozegate.kit.readahead import IDLE, ReadAhead
+from cozegate.kit.readahead import IDLE
 from cozegate.protocol.aggregate import converter_for
 from cozegate.protocol.error_map import error_from_coze, upstream_unavailable
 from cozegate.protocol.openai import ChatCompletionRequest, OpenAIError
@@ -328,8 +328,8 @@ class RelayRun:
     async def completion(self) -> dict[str, Any]:
         """The whole run as one ``chat.completion`` (raises the run's ``OpenAIError``).
 
-        Reads the events directly: with nothing to send until the end, there are no
-        keep-alives to time, so no read-ahead task is needed (as :meth:`bursts` has)."""
+        Reads the events without a wake-up time: with nothing to send until the end, there
+        are no keep-alives to time."""
         status = "cancelled"
         try:
             try:
@@ -344,29 +344,26 @@ class RelayRun:
         return self._converter.completion()
 
     async def _converted(self) -> AsyncIterator[list[StreamItem]]:
-        events: ReadAhead[Any] = ReadAhead(aiter(self._stream))
-        try:
-            while True:
-                try:
-                    event = await events.next(self._keepalive)
-                except StopAsyncIteration:
-                    break
-                except CozeError as exc:
-                    yield list(self._converter.fail(_as_openai(exc)))
-                    return
-                if event is IDLE:
-                    yield [KeepAlive()]  # the run is silent (a long node): keep proxies open
-                    continue
-                burst = self._feed(event)
-                for more in events.ready():  # already received: same burst, no waiting
-                    burst.extend(self._feed(more))
-                if burst:
-                    yield burst
-            tail = list(self._converter.finish())
-            if tail:
-                yield tail
-        finally:
-            events.close()
+        stream = self._stream
+        while True:
+            try:
+                event = await stream.next_event(self._keepalive)
+            except StopAsyncIteration:
+                break
+            except CozeError as exc:
+                yield list(self._converter.fail(_as_openai(exc)))
+                return
+            if event is IDLE:
+                yield [KeepAlive()]  # the run is silent (a long node): keep proxies open
+                continue
+            burst = self._feed(event)
+            for more in stream.ready():  # already received: same burst, no waiting
+                burst.extend(self._feed(more))
+            if burst:
+                yield burst
+        tail = list(self._converter.finish())
+        if tail:
+            yield tail
 
     def _feed(self, event: Any) -> list[StreamItem]:
         items = list(self._converter.feed_event(event))

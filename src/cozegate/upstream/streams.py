@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
+from cozegate.kit.readahead import IDLE, ReadAhead, _Idle
 from cozegate.kit.sse import SSEEvent, SSEParser
 from cozegate.protocol.coze import (
     ChatEvent,
@@ -62,6 +63,11 @@ class EventStream(Generic[E]):
         self._parser = SSEParser()
         self._pending: deque[E] = deque()
         self._chunks: AsyncIterator[bytes] | None = None
+        # The lean client's response can wait with a wake-up time itself; an httpx response
+        # is read ahead by a task once a caller waits with one (see _next_chunk).
+        self._next_lean: Callable[[float | None], Awaitable[bytes | _Idle]] | None = getattr(
+            response, "next_chunk", None)
+        self._ahead: ReadAhead[bytes] | None = None
         self._finished = False
         self._stopped = False
         self.events_received = 0
@@ -97,6 +103,8 @@ class EventStream(Generic[E]):
     async def aclose(self) -> None:
         self._stopped = True
         # __anext__ checks _stopped first, so the byte source is never read after this.
+        if self._ahead is not None:
+            self._ahead.close()
         chunks, self._chunks = self._chunks, None
         close_chunks = getattr(chunks, "aclose", None)
         if close_chunks is not None:
@@ -110,49 +118,84 @@ class EventStream(Generic[E]):
         return self
 
     async def __anext__(self) -> E:
+        return await self.next_event()  # type: ignore[return-value]  # no wait: never IDLE
+
+    async def next_event(self, wait: float | None = None) -> E | _Idle:
+        """The next event; ``IDLE`` when ``wait`` seconds pass without one (the read goes
+        on: call again); StopAsyncIteration at the end."""
+        loop = asyncio.get_running_loop()
+        deadline = None if wait is None else loop.time() + wait
         while not self._pending:
             if self._stopped:
                 raise StopAsyncIteration
-            await self._read_more()
+            # A chunk without a whole event does not restart the wait.
+            left = None if deadline is None else max(deadline - loop.time(), 0.0)
+            if not await self._read_more(left):
+                return IDLE
         event = self._pending.popleft()
         if self._is_last(event) and not self._pending:
             await self._read_end_of_body()
             await self.aclose()
         return event
 
+    def ready(self) -> Iterator[E]:
+        """The events already received, without reading. The event that ends the stream is
+        left to :meth:`next_event`, which closes the stream after it."""
+        pending = self._pending
+        while pending and not (len(pending) == 1 and self._is_last(pending[0])):
+            yield pending.popleft()
+
     async def _read_end_of_body(self) -> None:
-        chunks = self._chunks
         # The lean client may already hold the whole body (the usual case: its end came in
         # the last event's packet). Then there is nothing to read or wait for: closing the
         # stream releases the connection as complete.
-        if chunks is None or getattr(self.response, "body_complete", False):
+        if getattr(self.response, "body_complete", False):
             return
         # A late or broken tail only costs the connection.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(END_OF_BODY_WAIT):
-                async for _ in chunks:  # nothing may follow the last event: discard it
+                while await self._next_chunk(None):  # nothing may follow the last event
                     pass
 
-    async def _read_more(self) -> None:
+    async def _next_chunk(self, wait: float | None) -> bytes | _Idle:
+        """The next body chunk, b"" at the end, ``IDLE`` after ``wait`` s without one."""
+        if self._next_lean is not None:
+            return await self._next_lean(wait)
         if self._chunks is None:
             self._chunks = self.response.aiter_bytes()
+        if self._ahead is None and wait is not None:
+            # httpx cannot wait with a timeout without cancelling the read: from now on a
+            # task reads the chunks and the timeout is on the wait for that task.
+            self._ahead = ReadAhead(self._chunks)
         try:
-            chunk = await anext(self._chunks)
+            if self._ahead is not None:
+                return await self._ahead.next(wait)
+            return await anext(self._chunks)
         except StopAsyncIteration:
-            await self._at_eof()
-            return
+            return b""
+
+    async def _read_more(self, wait: float | None) -> bool:
+        """Read one chunk and parse its events; False when ``wait`` s passed without one."""
+        try:
+            chunk = await self._next_chunk(wait)
         except Exception as exc:
             if self._stopped:
-                return  # we closed it (aclose from another task): a clean end, not a break
+                return True  # we closed it (aclose from another task): a clean end, not a break
             await self.aclose()
             if isinstance(exc, httpx.HTTPError):
                 raise map_stream_error(exc, self.response.request, self._idle_timeout) from exc
             # A custom transport's own exception (see transport/http.py send()).
             raise CozeStreamError(f"Coze stream broke: {type(exc).__name__}: {exc}") from exc
-        for sse in self._parser.feed(chunk):
+        if chunk is IDLE:
+            return False
+        if not chunk:
+            await self._at_eof()
+            return True
+        for sse in self._parser.feed(chunk):  # type: ignore[arg-type]
             if _carries_nothing(sse):
                 continue
             self._accept(self._make_event(sse))
+        return True
 
     def _accept(self, event: E) -> None:
         if self._stopped:

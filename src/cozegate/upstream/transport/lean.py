@@ -37,6 +37,8 @@ from typing import Any
 import httptools
 import httpx
 
+from cozegate.kit.readahead import IDLE, _Idle
+
 READ_CHUNK_HIGH = 1 << 20  # buffered body bytes that pause reading from the socket
 READ_CHUNK_LOW = 1 << 18
 
@@ -60,62 +62,114 @@ class LeanRequest:
 
 
 class _Body:
-    """One response's body as it arrives: chunks, end, or failure."""
+    """One response's body as it arrives: chunks, end, or failure.
 
-    __slots__ = ("_connection", "_timer", "_waiter", "buffered", "chunks", "done", "error")
+    A reader waits with two limits: ``idle`` (silence that fails the read with ReadTimeout)
+    and ``wake`` (time after which :meth:`next` returns ``IDLE`` so the caller can send a
+    keep-alive; the silence goes on counting at the next call). Streams deliver a chunk every
+    few milliseconds, so arming and cancelling a timer per wait would cost more than the wait
+    itself: one timer stays armed and, when it fires, checks how long the current wait has
+    lasted, re-arming itself if it fired early. It fires about once per ``wake`` at most.
+    """
+
+    __slots__ = ("_called_at", "_connection", "_idle", "_loop", "_silent_since", "_timer",
+                 "_timer_when", "_waiter", "_wake", "buffered", "chunks", "done", "error")
 
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
+        self._loop = asyncio.get_running_loop()
         self.chunks: deque[bytes] = deque()
         self.buffered = 0
         self.done = False
         self.error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._idle: float | None = None
+        self._wake: float | None = None
+        self._silent_since: float | None = None  # when the reader began waiting for a chunk
+        self._called_at = 0.0  # when the current next() call began (``wake`` counts from it)
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = math.inf
 
     def feed(self, data: bytes) -> None:
         self.chunks.append(data)
         self.buffered += len(data)
         if self.buffered > READ_CHUNK_HIGH:
             self._connection.pause_reading()
-        self._wake()
+        self._wake_reader()
 
     def end(self, error: BaseException | None = None) -> None:
         if self.done:
             return
         self.done = True
         self.error = error
-        self._wake()
+        self._stop_timer()
+        self._wake_reader()
 
-    def _wake(self) -> None:
+    def _wake_reader(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _timed_out(self, seconds: float) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(httpx.ReadTimeout(f"no data from Coze for {seconds:g}s"))
+    def _deadline(self) -> float:
+        idle, wake = self._idle, self._wake
+        when = math.inf
+        if idle is not None and self._silent_since is not None:
+            when = self._silent_since + idle
+        if wake is not None:
+            when = min(when, self._called_at + wake)
+        return when
 
-    async def next(self, idle: float | None) -> bytes:
-        """The next chunk; b"" at the end of the body; ReadTimeout after ``idle`` s of
-        silence."""
-        while not self.chunks:
-            if self.done:
-                if self.error is not None:
-                    raise self.error
-                return b""
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
-            if idle is not None:
-                self._timer = loop.call_later(idle, self._timed_out, idle)
+    def _arm(self) -> None:
+        when = self._deadline()
+        if when >= self._timer_when:
+            return  # the armed timer fires first and re-arms if the wait goes on
+        self._stop_timer()
+        if when != math.inf:
+            self._timer = self._loop.call_at(when, self._on_timer)
+            self._timer_when = when
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_when = math.inf
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_when = math.inf
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return  # nobody waits now: the next wait arms again
+        now = self._loop.time()
+        idle, silent_since = self._idle, self._silent_since
+        if idle is not None and silent_since is not None and now - silent_since >= idle:
+            waiter.set_exception(httpx.ReadTimeout(f"no data from Coze for {idle:g}s"))
+        elif self._wake is not None and now - self._called_at >= self._wake:
+            waiter.set_result(None)  # next() finds no chunk: IDLE
+        else:
+            self._arm()  # it was armed for an earlier wait, and this one goes on
+
+    async def next(self, idle: float | None, wake: float | None = None) -> bytes | _Idle:
+        """The next chunk; b"" at the end of the body; ``IDLE`` after ``wake`` s without
+        one; ReadTimeout after ``idle`` s of silence (counted across IDLE returns)."""
+        if not self.chunks and not self.done:
+            now = self._loop.time()
+            self._idle, self._wake, self._called_at = idle, wake, now
+            if self._silent_since is None:
+                self._silent_since = now
+            self._waiter = waiter = self._loop.create_future()
+            self._arm()
             try:
-                await self._waiter
+                await waiter  # woken by a chunk, the end, or the timer
             finally:
                 self._waiter = None
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
+            if not self.chunks and not self.done:
+                return IDLE
+        if not self.chunks:  # done
+            if self.error is not None:
+                raise self.error
+            return b""
+        self._silent_since = None
         chunk = self.chunks.popleft()
         self.buffered -= len(chunk)
         if self.buffered < READ_CHUNK_LOW:
@@ -303,20 +357,27 @@ class LeanResponse:
         self._content: bytes | None = None
         self._decoder = _decoder(headers.get("content-encoding"))
 
+    async def next_chunk(self, wake: float | None = None) -> bytes | _Idle:
+        """The next piece of the (decoded) body; b"" at its end; ``IDLE`` after ``wake``
+        seconds without one (nothing is lost: the read goes on at the next call)."""
+        while True:
+            chunk = await self._body.next(self.request.timeout.read, wake)
+            if chunk is IDLE:
+                return chunk
+            decoder = self._decoder
+            if decoder is None:
+                return chunk  # type: ignore[return-value]
+            if not chunk:
+                self._decoder = None
+                return decoder.flush()  # type: ignore[no-any-return]
+            chunk = decoder.decompress(chunk)
+            if chunk:
+                return chunk  # type: ignore[return-value]
+
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        timeout = self.request.timeout.read
         try:
-            while True:
-                chunk = await self._body.next(timeout)
-                if not chunk:
-                    break
-                if self._decoder is not None:
-                    chunk = self._decoder.decompress(chunk)
-                    if not chunk:
-                        continue
-                yield chunk
-            if self._decoder is not None and (tail := self._decoder.flush()):
-                yield tail
+            while chunk := await self.next_chunk():
+                yield chunk  # type: ignore[misc]
         finally:
             await self.aclose()
 
