@@ -39,6 +39,13 @@ def test_multiline_data_is_joined_with_newlines() -> None:
     assert event.event is None
 
 
+def test_field_lines_without_colon_or_space() -> None:
+    # WHATWG: a line with no colon is a field with an empty value; one space after the
+    # colon is dropped, no more.
+    [event] = parse_events(["data\nevent:x\ndata:  two\n\n"])
+    assert (event.event, event.data) == ("x", "\n two")
+
+
 def test_lone_cr_line_endings_and_bom() -> None:
     [event] = parse_events(["\ufeffevent: x\rdata: y\r\r"])
     assert (event.event, event.data) == ("x", "y")

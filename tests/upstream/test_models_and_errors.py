@@ -229,3 +229,7 @@ def test_chat_event_accessors() -> None:
     assert done.is_final and done.payload is None and done.debug_url is None
     new = ChatEvent(SSEEvent(data="{}", event="conversation.something.new"))
     assert new.type is ChatEventType.UNKNOWN and new.event == "conversation.something.new"
+    # The fast lookup events use gives what the Enum call gives, unknown values included.
+    for enum_type in (ChatEventType, WorkflowEventType, ChatStatus):
+        for value in [member.value for member in enum_type] + ["nope", "DONE"]:
+            assert enum_type.parse(value) is enum_type(value)

@@ -77,12 +77,23 @@ class SSEParser:
         self._buffer += text
         events: list[SSEEvent] = []
         if "\r" not in self._buffer:
-            # The common case, LF line ends only: split once instead of searching per line.
+            # The common case, LF line ends only: split once instead of searching per line,
+            # and handle the usual lines inline (this runs for every streamed event).
             *lines, self._buffer = self._buffer.split("\n")
             for line in lines:
-                event = self._line(line)
-                if event is not None:
-                    events.append(event)
+                if not line:
+                    event = self._dispatch()
+                    if event is not None:
+                        events.append(event)
+                    continue
+                name, _, value = line.partition(":")
+                if name == "data":
+                    self._has_data = True
+                    self._data.append(value[1:] if value[:1] == " " else value)
+                elif name == "event":
+                    self._event = value[1:] if value[:1] == " " else value
+                else:
+                    self._line(line)
             return events
         while True:
             cut = _first_line_end(self._buffer)
@@ -133,13 +144,8 @@ class SSEParser:
             self._reset()
             self._retry = retry
             return None
-        event = SSEEvent(
-            data="\n".join(self._data),
-            event=self._event,
-            id=self._id,
-            retry=self._retry,
-            comments=self._comments,
-        )
+        event = SSEEvent("\n".join(self._data), self._event, self._id, self._retry,
+                         self._comments)
         self._reset()
         return event
 

@@ -45,6 +45,13 @@ class TolerantEnum(enum.Enum):
     def _missing_(cls, value: object) -> Any:
         return cls.__members__.get("UNKNOWN")
 
+    @classmethod
+    def parse(cls, value: str) -> Any:
+        """``cls(value)`` without Enum's call machinery (a dict lookup: once per streamed
+        event, where ``cls(value)`` costs ten times more)."""
+        member = cls._value2member_map_.get(value)
+        return member if member is not None else cls(value)
+
 
 class CozeModel(Schema):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)

@@ -120,7 +120,7 @@ class WorkflowEvent(_EventBase):
     def __init__(self, sse: SSEEvent) -> None:
         super().__init__(sse)
         self.id: int | None = _parse_id(sse.id)
-        self.type = WorkflowEventType(self.event)
+        self.type: WorkflowEventType = WorkflowEventType.parse(self.event)
 
     def __repr__(self) -> str:
         return f"WorkflowEvent(id={self.id!r}, event={self.event!r}, data={self.data[:80]!r})"
@@ -210,7 +210,7 @@ class ChatEvent(_EventBase):
 
     def __init__(self, sse: SSEEvent) -> None:
         super().__init__(sse)
-        self.type = ChatEventType(self.event)
+        self.type: ChatEventType = ChatEventType.parse(self.event)
 
     def __repr__(self) -> str:
         return f"ChatEvent(event={self.event!r}, data={self.data[:80]!r})"
