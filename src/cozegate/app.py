@@ -11,7 +11,7 @@ from cozegate import __version__
 from cozegate.api import include_routers
 from cozegate.bootstrap import announce, bootstrap
 from cozegate.config import Settings, load_settings
-from cozegate.relay.fast_path import GatewayApp
+from cozegate.fast_paths import GatewayApp
 from cozegate.runtime import Runtime
 from cozegate.surfaces import install_error_handlers
 

@@ -54,7 +54,7 @@ async def billing_usage(key: CurrentKey, session: SessionDep) -> dict[str, Any]:
 @router.post("/chat/completions", response_model=None)
 async def chat_completions(body: ChatCompletionRequest, request: Request, key: CurrentKey,
                            runtime: RuntimeDep) -> JSONResponse | EventStreamResponse:
-    """Also answered, without FastAPI's routing, by ``relay.fast_path`` (same ``respond``)."""
+    """Also answered, without FastAPI's routing, by ``fast_paths`` (same ``respond``)."""
     return await respond(runtime, body, key, client_ip(request))
 
 
