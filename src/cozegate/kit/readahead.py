@@ -21,12 +21,14 @@ from typing import Final, Generic, TypeVar
 T = TypeVar("T")
 
 
-class _Idle:
+class Idle:
+    """The type of :data:`IDLE`: "the wait timed out, nothing was lost" (for annotations)."""
+
     def __repr__(self) -> str:
         return "IDLE"
 
 
-IDLE: Final = _Idle()
+IDLE: Final = Idle()
 
 
 def _wake(future: asyncio.Future[None] | None) -> None:
@@ -46,7 +48,7 @@ class ReadAhead(Generic[T]):
         self._room: asyncio.Future[None] | None = None  # the reader waits on it when full
         self._task = asyncio.ensure_future(self._fill(source))
 
-    async def next(self, idle: float | None = None) -> T | _Idle:
+    async def next(self, idle: float | None = None) -> T | Idle:
         """The next item; ``IDLE`` after ``idle`` seconds without one; at the end
         StopAsyncIteration, or the exception the source raised."""
         while not self._items:

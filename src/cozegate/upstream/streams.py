@@ -25,7 +25,7 @@ from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
-from cozegate.kit.readahead import IDLE, ReadAhead, _Idle
+from cozegate.kit.readahead import IDLE, Idle, ReadAhead
 from cozegate.kit.sse import SSEEvent, SSEParser
 from cozegate.protocol.coze import (
     ChatEvent,
@@ -65,7 +65,7 @@ class EventStream(Generic[E]):
         self._chunks: AsyncIterator[bytes] | None = None
         # The lean client's response can wait with a wake-up time itself; an httpx response
         # is read ahead by a task once a caller waits with one (see _next_chunk).
-        self._next_lean: Callable[[float | None], Awaitable[bytes | _Idle]] | None = getattr(
+        self._next_lean: Callable[[float | None], Awaitable[bytes | Idle]] | None = getattr(
             response, "next_chunk", None)
         self._ahead: ReadAhead[bytes] | None = None
         self._finished = False
@@ -120,7 +120,7 @@ class EventStream(Generic[E]):
     async def __anext__(self) -> E:
         return await self.next_event()  # type: ignore[return-value]  # no wait: never IDLE
 
-    async def next_event(self, wait: float | None = None) -> E | _Idle:
+    async def next_event(self, wait: float | None = None) -> E | Idle:
         """The next event; ``IDLE`` when ``wait`` seconds pass without one (the read goes
         on: call again); StopAsyncIteration at the end."""
         loop = asyncio.get_running_loop()
@@ -157,7 +157,7 @@ class EventStream(Generic[E]):
                 while await self._next_chunk(None):  # nothing may follow the last event
                     pass
 
-    async def _next_chunk(self, wait: float | None) -> bytes | _Idle:
+    async def _next_chunk(self, wait: float | None) -> bytes | Idle:
         """The next body chunk, b"" at the end, ``IDLE`` after ``wait`` s without one."""
         if self._next_lean is not None:
             return await self._next_lean(wait)

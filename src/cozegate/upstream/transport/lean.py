@@ -37,7 +37,7 @@ from typing import Any
 import httptools
 import httpx
 
-from cozegate.kit.readahead import IDLE, _Idle
+from cozegate.kit.readahead import IDLE, Idle
 
 READ_CHUNK_HIGH = 1 << 20  # buffered body bytes that pause reading from the socket
 READ_CHUNK_LOW = 1 << 18
@@ -149,7 +149,7 @@ class _Body:
         else:
             self._arm()  # it was armed for an earlier wait, and this one goes on
 
-    async def next(self, idle: float | None, wake: float | None = None) -> bytes | _Idle:
+    async def next(self, idle: float | None, wake: float | None = None) -> bytes | Idle:
         """The next chunk; b"" at the end of the body; ``IDLE`` after ``wake`` s without
         one; ReadTimeout after ``idle`` s of silence (counted across IDLE returns)."""
         if not self.chunks and not self.done:
@@ -357,7 +357,7 @@ class LeanResponse:
         self._content: bytes | None = None
         self._decoder = _decoder(headers.get("content-encoding"))
 
-    async def next_chunk(self, wake: float | None = None) -> bytes | _Idle:
+    async def next_chunk(self, wake: float | None = None) -> bytes | Idle:
         """The next piece of the (decoded) body; b"" at its end; ``IDLE`` after ``wake``
         seconds without one (nothing is lost: the read goes on at the next call)."""
         while True:
