@@ -38,6 +38,7 @@ from cozegate.kit.body_limit import declared_length, limit_body, too_large
 from cozegate.native.endpoints.chat import answer_chat
 from cozegate.native.endpoints.runs import answer_run, answer_stream_run
 from cozegate.native.schemas import ChatBody, RunBody
+from cozegate.native.surface import CozeSurface
 from cozegate.protocol.openai import ChatCompletionRequest
 from cozegate.relay.endpoints import respond
 from cozegate.runtime import Runtime
@@ -69,25 +70,24 @@ class FastRoute:
     answer: Answer
 
 
-async def _coze_run(runtime: Runtime, body: Any, key: KeyRecord, ip: str | None) -> Response:
-    return await answer_run(runtime.coze, body, key, ip)
+def _on_coze(answer: Callable[[CozeSurface, Any, KeyRecord, str | None],
+                              Awaitable[Response]]) -> Answer:
+    """A Coze-surface ``answer_*`` function, given the runtime's Coze surface."""
 
+    async def on_runtime(runtime: Runtime, body: Any, key: KeyRecord,
+                         ip: str | None) -> Response:
+        return await answer(runtime.coze, body, key, ip)
 
-async def _coze_stream_run(runtime: Runtime, body: Any, key: KeyRecord,
-                           ip: str | None) -> Response:
-    return await answer_stream_run(runtime.coze, body, key, ip)
-
-
-async def _coze_chat(runtime: Runtime, body: Any, key: KeyRecord, ip: str | None) -> Response:
-    return await answer_chat(runtime.coze, body, key, ip)
+    return on_runtime
 
 
 def fast_routes() -> tuple[FastRoute, ...]:
     return (
         FastRoute("/v1/chat/completions", Surface.OPENAI, ChatCompletionRequest, respond),
-        FastRoute("/v1/workflow/run", Surface.COZE, RunBody, _coze_run),
-        FastRoute("/v1/workflow/stream_run", Surface.COZE, RunBody, _coze_stream_run),
-        FastRoute("/v1/workflows/chat", Surface.COZE, ChatBody, _coze_chat),
+        FastRoute("/v1/workflow/run", Surface.COZE, RunBody, _on_coze(answer_run)),
+        FastRoute("/v1/workflow/stream_run", Surface.COZE, RunBody,
+                  _on_coze(answer_stream_run)),
+        FastRoute("/v1/workflows/chat", Surface.COZE, ChatBody, _on_coze(answer_chat)),
     )
 
 
