@@ -81,20 +81,26 @@ def gateway_command() -> list[str] | None:
     return [exe, "serve"] if probe.returncode == 0 else None
 
 
-def start_gateway(workdir: Path, port: int, upstream_url: str, cpu: int | None) -> Gateway:
-    cmd = gateway_command()
-    if cmd is None:
-        raise GatewayUnavailable("`cozegate serve` is not available")
+def gateway_env(workdir: Path, upstream_url: str) -> dict[str, str]:
+    """The environment of a benchmarked ``cozegate serve``: no stray COZEGATE_/COZE_
+    settings, a fresh SQLite file in ``workdir``, the fake upstream as first-start channel."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COZEGATE_", "COZE_"))}
-    db_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-    env |= {
-        "COZEGATE_DATABASE_URL": db_url,
+    return env | {
+        "COZEGATE_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         "COZE_API_TOKEN": BENCH_PAT,
         "COZE_API_BASE": upstream_url,
         # Coze-surface defaults are 30-100/min per key: far below any benchmark rate. Raised,
         # not disabled, so the limiter's per-request cost is still measured.
         "COZEGATE_RATE_LIMITS": json.dumps(RATE_LIMITS),
     }
+
+
+def start_gateway(workdir: Path, port: int, upstream_url: str, cpu: int | None) -> Gateway:
+    cmd = gateway_command()
+    if cmd is None:
+        raise GatewayUnavailable("`cozegate serve` is not available")
+    env = gateway_env(workdir, upstream_url)
+    db_url = env["COZEGATE_DATABASE_URL"]
     # cwd = the temp dir, so no stray config.json in the repo is picked up.
     child = Child("cozegate", pinned([*cmd, "--host", "127.0.0.1", "--port", str(port)], cpu),
                   env=env, cwd=workdir, log=workdir / "gateway.log")

@@ -62,9 +62,9 @@ def cpu_pressure() -> str:
         return "n/a"
 
 
-def git_rev() -> str:
+def git_rev(checkout: Path = BENCH_DIR) -> str:
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=BENCH_DIR,
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=checkout,
                              capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
