@@ -6,7 +6,6 @@ stream."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -25,6 +24,7 @@ from cozegate.upstream.streams import WorkflowStream
 from cozegate.upstream.transport.lean import LeanPool, LeanRequest
 from tests.protocol.fixtures import WORKFLOW_OUTPUT_THEN_END
 from tests.protocol.helpers import context
+from tests.upstream.helpers import RawRequest, RawServer, write
 
 
 def frames(pairs: list[tuple[str, Any]]) -> list[bytes]:
@@ -41,7 +41,7 @@ class Upstream:
         self.groups = groups
         self.release = asyncio.Queue[None]()
         self.response: Any = None
-        self._server: asyncio.Server | None = None
+        self._server = RawServer(self._answer)
         self._pool: LeanPool | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -49,26 +49,18 @@ class Upstream:
     def closed(self) -> bool:
         return bool(self.response is not None and self.response.is_closed)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.CancelledError):
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
-            await reader.readexactly(length)
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                         b"Transfer-Encoding: chunked\r\n\r\n")
-            for group in self.groups:
-                await self.release.get()
-                packet = b"".join(group)
-                writer.write(b"%x\r\n%b\r\n" % (len(packet), packet))
-                await writer.drain()
-            writer.write(b"0\r\n\r\n")
-            await writer.drain()
-            await reader.read()  # until the client closes
+    async def _answer(self, request: RawRequest, writer: asyncio.StreamWriter) -> None:
+        await write(writer, b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n")
+        for group in self.groups:
+            await self.release.get()
+            packet = b"".join(group)
+            await write(writer, b"%x\r\n%b\r\n" % (len(packet), packet))
+        await write(writer, b"0\r\n\r\n")
 
     async def stream(self, *, lean: bool = True, read_timeout: float = 5.0) -> WorkflowStream:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        url = httpx.URL(f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}")
+        await self._server.__aenter__()
+        url = httpx.URL(self._server.url)
         timeout = httpx.Timeout(5.0, read=read_timeout)
         if lean:
             self._pool = LeanPool(url, limits=httpx.Limits(max_connections=2))
@@ -86,8 +78,8 @@ class Upstream:
             await self._pool.aclose()
         if self._client is not None:
             await self._client.aclose()
-        if self._server is not None:
-            self._server.close()
+        if self._server.port:
+            await self._server.__aexit__(None, None, None)
 
 
 @pytest.fixture
