@@ -8,11 +8,13 @@ await lands in one batch, which is how these tests exercise batching determinist
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cozegate.billing.booking import Close, Held, Hold
@@ -314,3 +316,41 @@ async def test_aclose_books_lazy_jobs_too(db_engine) -> None:
     lazy = writer.submit(Recorded("lazy", log), urgent=False)
     await writer.aclose()
     assert lazy.done() and lazy.result() == "lazy" and log == ["lazy"]
+
+
+class Fails(Recorded):
+    def apply(self, tx, now) -> str:  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"{self.name} cannot be booked")
+
+
+async def test_flush_waits_for_every_urgent_job_queued_before_it(writer) -> None:
+    await writer.flush()  # nothing queued: returns at once
+    log: list[str] = []
+    jobs = [writer.submit(Recorded("a", log)), writer.submit(Fails("b", log)),
+            writer.submit(Recorded("c", log))]
+    lazy = writer.submit(Started("start", log, key="run_1"), urgent=False)
+    await writer.flush()  # does not raise b's failure
+    assert all(job.done() for job in jobs)
+    assert (jobs[0].result(), jobs[2].result()) == ("a", "c")
+    assert isinstance(jobs[1].exception(), RuntimeError)
+    assert not lazy.done()  # lazy jobs keep their delay
+    await lazy
+
+
+async def test_flush_waits_for_a_commit_held_up_by_a_lock(writer, db_backend: str,
+                                                          db_url: str) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("holds SQLite's write lock from a second connection")
+    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        log: list[str] = []
+        job = writer.submit(Recorded("late", log))
+        flushed = asyncio.ensure_future(writer.flush())
+        await asyncio.sleep(0.3)
+        assert not flushed.done() and not job.done()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await asyncio.wait_for(flushed, 5)
+    assert job.done() and log == ["late"]

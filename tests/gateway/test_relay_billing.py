@@ -4,6 +4,7 @@ failover, and every reason a key is refused. Exact amounts from the emulator's u
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ import httpx
 import openai
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from cozegate.billing.price_service import PriceService
 from cozegate.emulator import EmulatorServer
@@ -177,6 +179,49 @@ async def test_requests_per_minute_limit(gateway: Gateway) -> None:
     limited = await post(gateway, key, STORY_BODY)
     assert limited.json()["error"]["type"] == "rate_limit_error"
     assert int(limited.headers["retry-after"]) >= 1
+
+
+async def reserved_count(gateway: Gateway, user_id: int) -> int:
+    async with gateway.sessionmaker() as session:
+        rows = (await session.scalars(select(Reservation).where(
+            Reservation.user_id == user_id, Reservation.status == "reserved"))).all()
+    return len(rows)
+
+
+async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
+        gateway: Gateway, db_backend: str, db_url: str) -> None:
+    """The completion is answered while its settlement cannot commit (SQLite's write lock is
+    held elsewhere); a balance read right after waits for that settlement, then shows it."""
+    if db_backend != "sqlite":
+        pytest.skip("holds SQLite's write lock from a second connection")
+    await gateway.set_price(catalog.SLOW_JOB, fixed_price=Decimal("1"))
+    user_id, key = await gateway.create_user("reader", balance="5")
+    body = {"model": f"coze-workflow/{catalog.SLOW_JOB}",
+            "messages": [{"role": "user", "content": "go"}],
+            "workflow_parameters": {"seconds": 0.5}}
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30,
+                                 headers={"Authorization": f"Bearer {key}"}) as http:
+        answer = asyncio.ensure_future(http.post("/v1/chat/completions", json=body))
+        for _ in range(200):  # the hold is committed: the run is upstream now
+            if await reserved_count(gateway, user_id):
+                break
+            await asyncio.sleep(0.01)
+        blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            response = await asyncio.wait_for(answer, 10)
+            assert response.status_code == 200
+            assert await reserved_count(gateway, user_id) == 1  # not settled yet
+            reading = asyncio.ensure_future(http.get("/v1/dashboard/billing/usage"))
+            await asyncio.sleep(0.3)
+            assert not reading.done()
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        used = (await asyncio.wait_for(reading, 10)).json()
+    assert used["total_usage"] == 100.0  # cents: the settled 1.00
+    assert await reserved_count(gateway, user_id) == 0
+    assert await gateway.balance(user_id) == 4 * UNIT
 
 
 async def test_models_and_legacy_billing_endpoints(gateway: Gateway) -> None:

@@ -147,9 +147,35 @@ class BillingWriter(Protocol):
         see the module docstring."""
         ...
 
+    async def flush(self) -> None:
+        """Return once every urgent job queued before this call was booked (committed or
+        refused): the read barrier of a request that must see what earlier answers left
+        to book (see ``deps.get_session``). Lazy jobs are not waited for."""
+        ...
+
     async def aclose(self) -> None:
         """Book everything queued, then stop."""
         ...
+
+
+class _LastQueued:
+    """The future of the last urgent job queued: batches are booked, and their futures
+    answered, in queue order, so once it is done every earlier job is too."""
+
+    __slots__ = ("_future",)
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[Any] | None = None
+
+    def note(self, future: asyncio.Future[Any]) -> None:
+        self._future = future
+
+    async def wait(self) -> None:
+        future = self._future
+        # Another loop's future cannot be awaited here; nothing of this loop is queued.
+        if future is None or future.done() or future.get_loop() is not asyncio.get_running_loop():
+            return
+        await asyncio.wait((future,))  # neither raises its failure nor cancels it
 
 
 def create_writer(engine: AsyncEngine, *, busy_timeout_ms: int) -> BillingWriter:
@@ -241,6 +267,7 @@ class SqliteWriter:
         self._lock = threading.Lock()
         self._lazy = LazyJobs()
         self._lazy_timer = False
+        self._last = _LastQueued()
 
     def submit(self, job: Job, *, urgent: bool = True) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -255,12 +282,16 @@ class SqliteWriter:
             if urgent:
                 for pending in self._lazy.urgent(job, future):
                     self._queue.put(pending)
+                self._last.note(future)
             else:
                 self._lazy.add((job, future))
                 if not self._lazy_timer:
                     self._lazy_timer = True
                     loop.call_later(LAZY_DELAY, self._wake)
         return future
+
+    async def flush(self) -> None:
+        await self._last.wait()
 
     def _wake(self) -> None:
         with self._lock:
@@ -360,6 +391,7 @@ class AsyncWriter:
         self._lazy_timer = False
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._last = _LastQueued()
 
     def submit(self, job: Job, *, urgent: bool = True) -> asyncio.Future[Any]:
         if self._closed:
@@ -368,6 +400,7 @@ class AsyncWriter:
         future: asyncio.Future[Any] = loop.create_future()
         if urgent:
             self._pending.extend(self._lazy.urgent(job, future))
+            self._last.note(future)
             self._start()
         else:
             self._lazy.add((job, future))
@@ -375,6 +408,9 @@ class AsyncWriter:
                 self._lazy_timer = True
                 loop.call_later(LAZY_DELAY, self._wake)
         return future
+
+    async def flush(self) -> None:
+        await self._last.wait()
 
     def _wake(self) -> None:
         self._lazy_timer = False
