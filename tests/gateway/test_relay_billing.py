@@ -191,7 +191,8 @@ async def reserved_count(gateway: Gateway, user_id: int) -> int:
 async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
         gateway: Gateway, db_backend: str, db_url: str) -> None:
     """The completion is answered while its settlement cannot commit (SQLite's write lock is
-    held elsewhere); a balance read right after waits for that settlement, then shows it."""
+    held elsewhere); balance reads right after (OpenAI and admin surfaces) wait for that
+    settlement, then show it."""
     if db_backend != "sqlite":
         pytest.skip("holds SQLite's write lock from a second connection")
     await gateway.set_price(catalog.SLOW_JOB, fixed_price=Decimal("1"))
@@ -213,13 +214,18 @@ async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
             assert response.status_code == 200
             assert await reserved_count(gateway, user_id) == 1  # not settled yet
             reading = asyncio.ensure_future(http.get("/v1/dashboard/billing/usage"))
+            admin_reading = asyncio.ensure_future(http.get(
+                f"/api/admin/users/{user_id}",
+                headers={"Authorization": f"Bearer {gateway.admin_key}"}))
             await asyncio.sleep(0.3)
-            assert not reading.done()
+            assert not reading.done() and not admin_reading.done()
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()
         used = (await asyncio.wait_for(reading, 10)).json()
+        user = (await asyncio.wait_for(admin_reading, 10)).json()
     assert used["total_usage"] == 100.0  # cents: the settled 1.00
+    assert user["balance_micros"] == 4 * UNIT
     assert await reserved_count(gateway, user_id) == 0
     assert await gateway.balance(user_id) == 4 * UNIT
 

@@ -46,6 +46,7 @@ class Transaction:
 
 
 async def transaction(runtime: RuntimeDep) -> AsyncIterator[Transaction]:
+    await runtime.writer.flush()  # see deps.get_session: reads show what answers queued
     async with runtime.sessionmaker() as session:
         tx = Transaction(session)
         # An exception from the endpoint leaves the block here: closing the session rolls

@@ -51,6 +51,7 @@ async def list_usage(filters: UsageFilterDep, tx: TxDep, page: PageDep) -> Page[
             response_class=StreamingResponse)
 async def export_usage(filters: UsageFilterDep, runtime: RuntimeDep) -> StreamingResponse:
     filename = f"usage-{utcnow():%Y%m%dT%H%M%SZ}.csv"
+    await runtime.writer.flush()  # see deps.get_session
     return StreamingResponse(
         usage_csv(runtime.sessionmaker, pinned(filters)), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
