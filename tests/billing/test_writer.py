@@ -354,3 +354,21 @@ async def test_flush_waits_for_a_commit_held_up_by_a_lock(writer, db_backend: st
         blocker.close()
     await asyncio.wait_for(flushed, 5)
     assert job.done() and log == ["late"]
+
+
+class ReadsPragma:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def apply(self, tx, now) -> object:  # type: ignore[no-untyped-def]
+        return tx.one(f"PRAGMA {self.name}", {})[0]
+
+
+async def test_sqlite_connections_checkpoint_every_10000_pages(writer, db_engine,
+                                                              db_backend: str) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("SQLite pragmas")
+    assert await writer.submit(ReadsPragma("wal_autocheckpoint")) == 10_000
+    assert await writer.submit(ReadsPragma("journal_size_limit")) == 64 * 1024 * 1024
+    async with db_engine.connect() as connection:
+        assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 10_000
