@@ -53,7 +53,7 @@ from cozegate.billing.booking import Close, Conflict, Held, Hold, Op, Tx, execut
 from cozegate.billing.errors import DuplicateRequest
 from cozegate.billing.schemas import SettleResult
 from cozegate.billing.tx import ConnectionTx, SqliteTx
-from cozegate.db.engine import SQLITE_WAL_PRAGMAS
+from cozegate.db.engine import sqlite_pragmas
 from cozegate.models.base import utcnow
 
 log = logging.getLogger("cozegate.billing")
@@ -352,8 +352,7 @@ class SqliteWriter:
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self._path, isolation_level=None,
                                      timeout=self._busy_timeout_ms / 1000)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", *SQLITE_WAL_PRAGMAS,
-                       f"busy_timeout={int(self._busy_timeout_ms)}", "foreign_keys=ON"):
+        for pragma in sqlite_pragmas(self._busy_timeout_ms):
             connection.execute(f"PRAGMA {pragma}")
         return connection
 

@@ -69,27 +69,34 @@ def engine_from_url(
     return create_async_engine(parsed, **engine_kwargs)
 
 
-# Checkpoint the WAL into the database every 10,000 pages (~40 MiB) instead of SQLite's 1,000.
-# A billed call writes ~35 WAL pages, so the default ran a checkpoint (copy + fsync) inside the
-# commit of every ~29th call. Checkpointing 10x less often copies each hot page (a balance,
-# the tail of every index) once per 10,000 pages instead of once per 1,000; measured A/B on the
-# benchmark: 8-11% less CPU per billed call. The file is cut back to 64 MiB after a checkpoint,
-# should a long reader have let it grow past that.
-SQLITE_WAL_PRAGMAS = ("wal_autocheckpoint=10000", "journal_size_limit=67108864")
+def sqlite_pragmas(busy_timeout_ms: int) -> tuple[str, ...]:
+    """The pragmas of every connection to a SQLite file: the engine's pool and the billing
+    writer's own connection alike."""
+    return (
+        # WAL: readers never block the writer; NORMAL is durable enough with WAL.
+        "journal_mode=WAL", "synchronous=NORMAL",
+        # Checkpoint the WAL into the database every 10,000 pages (~40 MiB) instead of
+        # SQLite's 1,000. A billed call writes ~35 WAL pages, so the default ran a checkpoint
+        # (copy + fsync) inside the commit of every ~29th call. Checkpointing 10x less often
+        # copies each hot page (a balance, the tail of every index) once per 10,000 pages
+        # instead of once per 1,000; measured A/B on the benchmark: 8-11% less CPU per billed
+        # call. The file is cut back to 64 MiB after a checkpoint, should a long reader have
+        # let it grow past that.
+        "wal_autocheckpoint=10000", "journal_size_limit=67108864",
+        # Writers queue for the lock instead of failing with "database is locked".
+        f"busy_timeout={int(busy_timeout_ms)}",
+        # SQLite ignores foreign keys unless asked, per connection.
+        "foreign_keys=ON",
+    )
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    pragmas = sqlite_pragmas(busy_timeout_ms)
+
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        # WAL: readers never block the writer; NORMAL is durable enough with WAL.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        for pragma in SQLITE_WAL_PRAGMAS:
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
-        # Writers queue for the lock instead of failing with "database is locked".
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        # SQLite ignores foreign keys unless asked, per connection.
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     return on_connect

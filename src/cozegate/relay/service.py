@@ -286,8 +286,9 @@ class RelayRun:
     async def _finish(self, status: str, *, wait: bool = True) -> None:
         """Close the upstream stream, then settle and record the run, whatever happened.
 
-        ``wait=False``: return once the settlement and the run's end are queued (where the
-        writer books them together), without waiting for their commit."""
+        ``wait=False``: when both are queued on the billing writer (``finish_together``, as
+        the runtime sets it up), return without waiting for their commit; otherwise it has
+        no effect."""
         await self._stream.aclose()
         if status == "interrupted" and self._on_interrupt is not None:
             await self._remember_interrupt()
@@ -334,12 +335,13 @@ class RelayRun:
         Reads the events without a wake-up time: with nothing to send until the end, there
         are no keep-alives to time.
 
-        Answers as soon as the settlement and the run's end are *queued*, not committed: the
-        client does not wait for a commit it gains nothing from (about a third of a lone
-        call's time). Nothing is lost by it: the bookkeeping is queued before the answer is
-        returned and books whatever happens to the client; a failure is logged where it is
-        queued and its reservation refunded by the reaper; reads through the API wait for
-        it (``deps.get_session``), and a shutdown books everything queued first."""
+        With the runtime's run recorder (it books on the billing writer), answers as soon as
+        the settlement and the run's end are *queued*, not committed: the client does not
+        wait for a commit it gains nothing from (about a third of a lone call's time).
+        Nothing is lost by it: the bookkeeping is queued before the answer is returned and
+        books whatever happens to the client; a failure is logged where it is queued and
+        its reservation refunded by the reaper; reads through the API wait for it
+        (``deps.get_session``), and a shutdown books everything queued first."""
         status = "cancelled"
         try:
             try:
