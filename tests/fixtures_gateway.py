@@ -9,6 +9,7 @@ engine (``gateway.session()``), in the test's event loop.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -47,6 +48,7 @@ class Gateway:
     app: FastAPI
     settings: Settings
     sessionmaker: SessionMaker
+    server: ThreadedServer
 
     @property
     def runtime(self) -> Any:
@@ -90,13 +92,25 @@ class Gateway:
             await self.runtime.channels.set_enabled(session, channel.id, False)
         self.runtime.directory.invalidate()
 
+    async def booked(self) -> None:
+        """Wait until the gateway booked what its answers left queued: the read barrier its
+        own API reads pass (``BillingWriter.flush``), for tests that read the database. A
+        stopped gateway booked everything on its way out."""
+        loop = self.server.loop
+        if not loop.is_running():
+            return
+        flush = asyncio.run_coroutine_threadsafe(self.runtime.writer.flush(), loop)
+        await asyncio.wrap_future(flush)
+
     async def usage_rows(self, user_id: int) -> list[UsageLog]:
+        await self.booked()
         async with self.sessionmaker() as session:
             rows = await session.scalars(select(UsageLog).where(UsageLog.user_id == user_id)
                                          .order_by(UsageLog.id))
             return list(rows)
 
     async def balance(self, user_id: int) -> int:
+        await self.booked()
         async with self.sessionmaker() as session:
             return await BillingService().balance(session, user_id)
 
@@ -117,7 +131,8 @@ async def gateway(db_url: str) -> AsyncIterator[Gateway]:
     engine = engine_from_url(db_url)
     try:
         yield Gateway(url=server.url, admin_key=app.state.bootstrap.admin_key, app=app,
-                      settings=settings, sessionmaker=create_sessionmaker(engine))
+                      settings=settings, sessionmaker=create_sessionmaker(engine),
+                      server=server)
     finally:
         await engine.dispose()
         server.stop()

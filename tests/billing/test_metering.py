@@ -15,7 +15,7 @@ from cozegate.billing.booking import Close, Held, Hold, Op
 from cozegate.billing.price_book import PriceBook
 from cozegate.billing.price_service import PriceService
 from cozegate.billing.schemas import PriceSet, PriceSnapshot, SettleResult
-from cozegate.billing.writer import Booked, WriterClosed
+from cozegate.billing.writer import LAZY_DELAY, Booked, WriterClosed
 from cozegate.keys.schemas import KeyRecord
 from cozegate.models.reservation import REFUNDED, SETTLED
 from cozegate.relay.metering import Call, Metering, Outcome
@@ -29,13 +29,16 @@ class ScriptedWriter:
 
     def __init__(self) -> None:
         self.submitted: list[tuple[Op, asyncio.Future[Booked]]] = []
+        self.urgent: list[bool] = []
         self.closed = False
 
-    def submit(self, op: Op) -> asyncio.Future[Booked]:
+    def submit(self, op: Op, *, urgent: bool = True,
+               within: float = LAZY_DELAY) -> asyncio.Future[Booked]:
         if self.closed:
             raise WriterClosed("closed")
         future: asyncio.Future[Booked] = asyncio.get_running_loop().create_future()
         self.submitted.append((op, future))
+        self.urgent.append(urgent)
         return future
 
     async def aclose(self) -> None:

@@ -22,7 +22,13 @@ from cozegate.billing.errors import DuplicateRequest, InsufficientBalance, Reser
 from cozegate.billing.reaper import ReservationReaper
 from cozegate.billing.schemas import SettleResult
 from cozegate.billing.service import REAPED, BillingService
-from cozegate.billing.writer import AsyncWriter, BillingWriter, SqliteWriter, create_writer
+from cozegate.billing.writer import (
+    LAZY_DELAY,
+    AsyncWriter,
+    BillingWriter,
+    SqliteWriter,
+    create_writer,
+)
 from cozegate.keys.errors import KeyQuotaExceeded
 from cozegate.keys.schemas import KeyCreate
 from cozegate.keys.service import KeyService
@@ -310,6 +316,35 @@ async def test_a_job_that_absorbs_a_lazy_one_is_booked_in_its_place(writer) -> N
     assert log == ["start+end"]
 
 
+async def test_a_lazy_job_is_booked_within_its_own_delay(writer) -> None:
+    log: list[str] = []
+    loop = asyncio.get_running_loop()
+    slow = writer.submit(Started("start", log, key="run_1"), urgent=False)
+    started = loop.time()
+    assert await writer.submit(Recorded("soon", log), urgent=False, within=0.05) == "soon"
+    assert loop.time() - started < LAZY_DELAY / 2 and not slow.done()  # alone, no batch
+    assert await slow == "start" and log == ["soon", "start"]
+
+
+async def test_a_lazy_job_that_follows_a_lazy_one_takes_it_along(writer) -> None:
+    log: list[str] = []
+    start = writer.submit(Started("start", log, key="run_1"), urgent=False)
+    update = writer.submit(Follows("update", log, key="run_1"), urgent=False, within=0.05)
+    end = writer.submit(Absorbs("end", log, key="run_2"), urgent=False, within=0.05)
+    run_2 = writer.submit(Started("start2", log, key="run_2"), urgent=False)
+    assert await update == "update" and await end == "end" and start.done()
+    assert log == ["start", "update", "end"]
+    assert not run_2.done()  # started after its end was queued: nothing to absorb
+    assert await run_2 == "start2"
+
+
+async def test_lazy_jobs_ride_with_any_batch_before_their_delay(writer) -> None:
+    log: list[str] = []
+    lazy = writer.submit(Recorded("deferred", log), urgent=False, within=60)
+    assert await writer.submit(Recorded("urgent", log)) == "urgent"
+    assert lazy.done() and log == ["deferred", "urgent"]
+
+
 async def test_aclose_books_lazy_jobs_too(db_engine) -> None:
     writer = create_writer(db_engine, busy_timeout_ms=5_000)
     log: list[str] = []
@@ -333,8 +368,40 @@ async def test_flush_waits_for_every_urgent_job_queued_before_it(writer) -> None
     assert all(job.done() for job in jobs)
     assert (jobs[0].result(), jobs[2].result()) == ("a", "c")
     assert isinstance(jobs[1].exception(), RuntimeError)
-    assert not lazy.done()  # lazy jobs keep their delay
+    assert not lazy.done()  # keyed lazy jobs keep their delay: an end may still absorb them
     await lazy
+
+
+async def test_flush_books_unkeyed_lazy_jobs_at_once(writer) -> None:
+    log: list[str] = []
+    loop = asyncio.get_running_loop()
+    deferred = writer.submit(Recorded("settle", log), urgent=False, within=60)
+    keyed = writer.submit(Started("start", log, key="run_1"), urgent=False)
+    started = loop.time()
+    await writer.flush()
+    assert deferred.done() and log == ["settle"] and not keyed.done()
+    assert loop.time() - started < LAZY_DELAY / 2
+    await keyed
+
+
+async def test_flush_waits_for_a_lazy_job_already_in_a_batch(writer, db_backend: str,
+                                                             db_url: str) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("holds SQLite's write lock from a second connection")
+    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        log: list[str] = []
+        deferred = writer.submit(Recorded("settle", log), urgent=False, within=0.001)
+        await asyncio.sleep(0.1)  # its delay is up: in a batch, waiting for the lock
+        flushed = asyncio.ensure_future(writer.flush())
+        await asyncio.sleep(0.3)
+        assert not flushed.done() and not deferred.done()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await asyncio.wait_for(flushed, 5)
+    assert deferred.done() and log == ["settle"]
 
 
 async def test_flush_waits_for_a_commit_held_up_by_a_lock(writer, db_backend: str,

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from cozegate.billing.price_service import PriceService
+from cozegate.billing.service import BillingService
+from cozegate.billing.writer import LAZY_DELAY
 from cozegate.emulator import EmulatorServer
 from cozegate.models import Reservation
 from cozegate.users.schemas import GroupCreate
@@ -228,6 +230,21 @@ async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
     assert user["balance_micros"] == 4 * UNIT
     assert await reserved_count(gateway, user_id) == 0
     assert await gateway.balance(user_id) == 4 * UNIT
+
+
+async def test_a_lone_answer_is_settled_soon_without_any_read(gateway: Gateway) -> None:
+    """A completion's settlement waits for a batch to ride with (the next call's hold); with
+    no next call and no read to force it, it is booked on its own within ``DEFER_WITHIN``,
+    well before the lazy run-start delay."""
+    await gateway.set_price(catalog.STORY, fixed_price=Decimal("1"))
+    user_id, key = await gateway.create_user("lone", balance="5")
+    assert (await post(gateway, key, STORY_BODY)).status_code == 200
+    answered = asyncio.get_running_loop().time()
+    while await reserved_count(gateway, user_id):  # the database itself, no read barrier
+        assert asyncio.get_running_loop().time() - answered < LAZY_DELAY / 4
+        await asyncio.sleep(0.005)
+    async with gateway.sessionmaker() as session:
+        assert await BillingService().balance(session, user_id) == 4 * UNIT
 
 
 async def test_models_and_legacy_billing_endpoints(gateway: Gateway) -> None:

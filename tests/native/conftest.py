@@ -56,7 +56,8 @@ async def _start(db_url: str, overrides: dict[str, Any]) -> tuple[Gateway, Threa
     server = ThreadedServer(app).start()
     engine = engine_from_url(db_url)
     gateway = Gateway(url=server.url, admin_key=app.state.bootstrap.admin_key, app=app,
-                      settings=settings, sessionmaker=create_sessionmaker(engine))
+                      settings=settings, sessionmaker=create_sessionmaker(engine),
+                      server=server)
     return gateway, server
 
 

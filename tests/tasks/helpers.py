@@ -36,7 +36,8 @@ async def running_gateway(db_url: str, **tasks: Any) -> AsyncIterator[Gateway]:
     engine = engine_from_url(db_url)
     try:
         yield Gateway(url=server.url, admin_key=app.state.bootstrap.admin_key, app=app,
-                      settings=settings, sessionmaker=create_sessionmaker(engine))
+                      settings=settings, sessionmaker=create_sessionmaker(engine),
+                      server=server)
     finally:
         await engine.dispose()
         await asyncio.to_thread(server.stop)

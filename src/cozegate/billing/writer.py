@@ -6,11 +6,12 @@ with their own result, delivered only once its transaction committed. Other rows
 writes on its way (its run record: ``runs.writes``) are submitted as :class:`Write` jobs and
 share those transactions, after the billing of the batch.
 
-A job nobody waits for (a run record's start, a key's last-used stamp) may be submitted with
-``urgent=False``: it wakes no writer and rides with the next batch, or is booked
-``LAZY_DELAY`` seconds later, so a lone request does not pay an extra commit for it. A lazy
-job with a ``lazy_key`` (a run's start: its run id) does not ride along: it waits for the
-delay, or is claimed by the first urgent job that ``follows`` that key. A job that can
+A job nobody waits for (a run record's start, a key's last-used stamp, the settlement of a
+completion already answered) may be submitted with ``urgent=False``: it wakes no writer and
+rides with the next batch, or is booked ``within`` seconds later (``LAZY_DELAY`` unless
+given), so a lone request does not pay an extra commit for it. A lazy job with a
+``lazy_key`` (a run's start: its run id) does not ride along: it waits for ``LAZY_DELAY``,
+or is claimed by the first job, urgent or lazy, that ``follows`` that key. A job that can
 ``absorb`` it takes its place (a run that ends within the delay is inserted once, already
 ended, instead of inserted, read back and updated); any other is booked right after it.
 
@@ -62,7 +63,12 @@ MAX_BATCH = 256
 # Seconds a lazy job waits: long enough that most short runs end within it (their start is
 # then absorbed by their end), short enough that a running run shows up in listings soon.
 LAZY_DELAY = 0.5
+# Seconds at most a deferred booking (the settlement of an answer already sent, and its run
+# record) waits for a batch to ride with. Under load the next call's hold takes it along
+# within a millisecond or two: one transaction per call instead of two.
+DEFER_WITHIN = 0.02
 _WAKE = object()  # queued by the lazy timer: book what is lazy now
+_NUDGE = object()  # queued when a lazy job's ``within`` is up: book the unkeyed lazy jobs
 
 Booked = Held | SettleResult
 
@@ -88,12 +94,20 @@ class LazyJobs:
     def __bool__(self) -> bool:
         return bool(self._keyed or self._plain)
 
+    @property
+    def has_plain(self) -> bool:
+        return bool(self._plain)
+
     def add(self, pending: Pending) -> None:
+        """Queue a lazy job. One that ``follows`` a keyed job still waiting takes it along,
+        as an urgent one does (:meth:`urgent`), so the pair is booked in order."""
         key = getattr(pending[0], "lazy_key", None)
-        if key is None:
-            self._plain.append(pending)
-        else:
+        if key is not None:
             self._keyed[key] = pending
+        elif getattr(pending[0], "follows", None) in self._keyed:
+            self._plain.extend(self.urgent(*pending))
+        else:
+            self._plain.append(pending)
 
     def take(self, *, keyed: bool = True) -> list[Pending]:
         """The jobs to book now: all of them, or (``keyed=False``) only those no later job
@@ -143,15 +157,17 @@ class WriterClosed(RuntimeError):
 
 
 class BillingWriter(Protocol):
-    def submit(self, job: Job, *, urgent: bool = True) -> asyncio.Future[Any]:
+    def submit(self, job: Job, *, urgent: bool = True,
+               within: float = LAZY_DELAY) -> asyncio.Future[Any]:
         """Queue ``job``; the future holds its result or raises its refusal. ``urgent=False``:
-        see the module docstring."""
+        booked with the next batch, or ``within`` seconds later (see the module docstring)."""
         ...
 
     async def flush(self) -> None:
-        """Return once every urgent job queued before this call was booked (committed or
-        refused): the read barrier of a request that must see what earlier answers left
-        to book (see ``deps.get_session``). Lazy jobs are not waited for."""
+        """Return once every job queued before this call was booked (committed or refused),
+        lazy ones at once, except the keyed ones (run starts, still waiting to be absorbed):
+        the read barrier of a request that must see what earlier answers left to book (see
+        ``deps.get_session``)."""
         ...
 
     async def aclose(self) -> None:
@@ -159,24 +175,65 @@ class BillingWriter(Protocol):
         ...
 
 
-class _LastQueued:
-    """The future of the last urgent job queued: batches are booked, and their futures
-    answered, in queue order, so once it is done every earlier job is too."""
+class _Outstanding:
+    """What :meth:`BillingWriter.flush` waits for: the future of the last urgent job queued
+    (batches are booked, and their futures answered, in queue order, so once it is done
+    every earlier urgent job is too) and those of the unkeyed lazy jobs not answered yet
+    (they join whichever batch comes next, in no order relative to the urgent ones)."""
 
-    __slots__ = ("_future",)
+    __slots__ = ("_last", "_lazy")
 
     def __init__(self) -> None:
-        self._future: asyncio.Future[Any] | None = None
+        self._last: asyncio.Future[Any] | None = None
+        self._lazy: set[asyncio.Future[Any]] = set()
 
     def note(self, future: asyncio.Future[Any]) -> None:
-        self._future = future
+        self._last = future
+
+    def note_lazy(self, future: asyncio.Future[Any]) -> None:
+        self._lazy.add(future)
+        future.add_done_callback(self._lazy.discard)
 
     async def wait(self) -> None:
-        future = self._future
+        loop = asyncio.get_running_loop()
         # Another loop's future cannot be awaited here; nothing of this loop is queued.
-        if future is None or future.done() or future.get_loop() is not asyncio.get_running_loop():
+        waiting = [future for future in (self._last, *self._lazy)
+                   if future is not None and not future.done() and future.get_loop() is loop]
+        if waiting:
+            await asyncio.wait(waiting)  # neither raises their failures nor cancels them
+
+
+class _LazyDue:
+    """When the lazy jobs are due: the keyed ones ``LAZY_DELAY`` after the first of them,
+    the others at the earliest ``within`` asked. ``wake`` (book all) and ``nudge`` (book
+    the unkeyed ones) run on the loop at those times."""
+
+    __slots__ = ("_keyed_armed", "_nudge", "_plain_at", "_wake")
+
+    def __init__(self, wake: Callable[[], None], nudge: Callable[[], None]) -> None:
+        self._keyed_armed = False
+        self._plain_at: float | None = None
+        self._wake, self._nudge = wake, nudge
+
+    def arm(self, job: Job, within: float) -> None:
+        loop = asyncio.get_running_loop()
+        if getattr(job, "lazy_key", None) is not None or within >= LAZY_DELAY:
+            if not self._keyed_armed:
+                self._keyed_armed = True
+                loop.call_later(LAZY_DELAY, self._fire_wake)
             return
-        await asyncio.wait((future,))  # neither raises its failure nor cancels it
+        due = loop.time() + within
+        if self._plain_at is None or due < self._plain_at:
+            self._plain_at = due
+            loop.call_at(due, self._fire_nudge)
+
+    def _fire_wake(self) -> None:
+        self._keyed_armed = False
+        self._wake()
+
+    def _fire_nudge(self) -> None:
+        self._plain_at = None  # an earlier timer still armed nudges again: harmless
+        self._nudge()
 
 
 def create_writer(engine: AsyncEngine, *, busy_timeout_ms: int) -> BillingWriter:
@@ -267,10 +324,11 @@ class SqliteWriter:
         self._closed = False
         self._lock = threading.Lock()
         self._lazy = LazyJobs()
-        self._lazy_timer = False
-        self._last = _LastQueued()
+        self._due = _LazyDue(self._wake, self._nudge)
+        self._outstanding = _Outstanding()
 
-    def submit(self, job: Job, *, urgent: bool = True) -> asyncio.Future[Any]:
+    def submit(self, job: Job, *, urgent: bool = True,
+               within: float = LAZY_DELAY) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._lock:
@@ -283,22 +341,27 @@ class SqliteWriter:
             if urgent:
                 for pending in self._lazy.urgent(job, future):
                     self._queue.put(pending)
-                self._last.note(future)
+                self._outstanding.note(future)
             else:
                 self._lazy.add((job, future))
-                if not self._lazy_timer:
-                    self._lazy_timer = True
-                    loop.call_later(LAZY_DELAY, self._wake)
+                self._due.arm(job, within)
+                if getattr(job, "lazy_key", None) is None:
+                    self._outstanding.note_lazy(future)
         return future
 
     async def flush(self) -> None:
-        await self._last.wait()
+        self._nudge()
+        await self._outstanding.wait()
 
     def _wake(self) -> None:
         with self._lock:
-            self._lazy_timer = False
             if self._lazy and not self._closed:
                 self._queue.put(_WAKE)
+
+    def _nudge(self) -> None:
+        with self._lock:
+            if self._lazy.has_plain and not self._closed:
+                self._queue.put(_NUDGE)
 
     def _take_lazy(self, *, keyed: bool) -> list[Pending]:
         with self._lock:
@@ -326,7 +389,7 @@ class SqliteWriter:
                 while True:
                     if item is None:
                         stop = True
-                    elif item is not _WAKE:
+                    elif item is not _WAKE and item is not _NUDGE:
                         batch.append(item)  # type: ignore[arg-type]
                     if stop or len(batch) >= self._max_batch:
                         break
@@ -388,34 +451,41 @@ class AsyncWriter:
         self._pending: list[Pending] = []
         self._lazy = LazyJobs()
         self._lazy_due = False  # the timer fired: book the lazy jobs with the next batch
-        self._lazy_timer = False
+        self._plain_due = False  # a ``within`` is up: book the unkeyed lazy jobs
+        self._due = _LazyDue(self._wake, self._nudge)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        self._last = _LastQueued()
+        self._outstanding = _Outstanding()
 
-    def submit(self, job: Job, *, urgent: bool = True) -> asyncio.Future[Any]:
+    def submit(self, job: Job, *, urgent: bool = True,
+               within: float = LAZY_DELAY) -> asyncio.Future[Any]:
         if self._closed:
             raise WriterClosed("the billing writer is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if urgent:
             self._pending.extend(self._lazy.urgent(job, future))
-            self._last.note(future)
+            self._outstanding.note(future)
             self._start()
         else:
             self._lazy.add((job, future))
-            if not self._lazy_timer:
-                self._lazy_timer = True
-                loop.call_later(LAZY_DELAY, self._wake)
+            self._due.arm(job, within)
+            if getattr(job, "lazy_key", None) is None:
+                self._outstanding.note_lazy(future)
         return future
 
     async def flush(self) -> None:
-        await self._last.wait()
+        self._nudge()
+        await self._outstanding.wait()
 
     def _wake(self) -> None:
-        self._lazy_timer = False
         if self._lazy:
             self._lazy_due = True
+            self._start()
+
+    def _nudge(self) -> None:
+        if self._lazy.has_plain:
+            self._plain_due = True
             self._start()
 
     def _start(self) -> None:
@@ -433,9 +503,10 @@ class AsyncWriter:
 
     async def _serve(self) -> None:
         try:
-            while self._pending or (self._lazy_due and self._lazy):
+            while self._pending or (self._lazy_due and self._lazy) \
+                    or (self._plain_due and self._lazy.has_plain):
                 lazy = self._lazy.take(keyed=self._lazy_due)
-                self._lazy_due = False
+                self._lazy_due = self._plain_due = False
                 batch = lazy + self._pending[:self._max_batch]
                 del self._pending[:self._max_batch]
                 results = await book_async(self._transaction, [op for op, _ in batch])

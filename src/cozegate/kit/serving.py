@@ -6,6 +6,7 @@ server runs; tests use the threaded form, commands the foreground one.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import socket
 import threading
@@ -38,9 +39,15 @@ class ThreadedServer:
         self.port: int = self._sock.getsockname()[1]
         config.setdefault("access_log", False)
         config.setdefault("timeout_graceful_shutdown", 2)
-        self._server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level=log_level,
-                                                     **config))
+        self._server = _LoopServer(uvicorn.Config(app, lifespan="on", log_level=log_level,
+                                                  **config))
         self._thread: threading.Thread | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The server's event loop (once started): for work that must run on it."""
+        assert self._server.loop is not None, "the server is not started"
+        return self._server.loop
 
     @property
     def url(self) -> str:
@@ -71,6 +78,16 @@ class ThreadedServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+class _LoopServer(uvicorn.Server):
+    """A server that remembers the event loop it runs on."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets=sockets)
 
 
 class _FrozenHeapServer(uvicorn.Server):

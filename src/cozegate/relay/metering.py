@@ -39,7 +39,7 @@ from cozegate.billing.price_book import PriceBook
 from cozegate.billing.pricing import estimate_tokens as upper_bound_tokens
 from cozegate.billing.pricing import reservation_amount
 from cozegate.billing.schemas import PriceSnapshot
-from cozegate.billing.writer import BillingWriter, Booked, WriterClosed
+from cozegate.billing.writer import DEFER_WITHIN, BillingWriter, Booked, WriterClosed
 from cozegate.keys.schemas import KeyRecord
 from cozegate.models.reservation import REFUNDED, SETTLED
 
@@ -138,11 +138,16 @@ class Metering:
             with contextlib.suppress(Exception):  # logged by _settled
                 await asyncio.shield(future)
 
-    def queue_finish(self, call: Call, outcome: Outcome) -> asyncio.Future[Booked] | None:
+    def queue_finish(self, call: Call, outcome: Outcome, *,
+                     deferred: bool = False) -> asyncio.Future[Booked] | None:
         """:meth:`finish` queued now, without waiting: the future answers once it is
-        committed (its failure is logged here). None after shutdown (the reaper's job)."""
+        committed (its failure is logged here). None after shutdown (the reaper's job).
+
+        ``deferred``: nobody waits for it (the answer is already sent), so it wakes no
+        writer: it rides with the next batch, at most ``DEFER_WITHIN`` s later."""
         try:
-            future = self._writer.submit(self._close(call, outcome))
+            future = self._writer.submit(self._close(call, outcome), urgent=not deferred,
+                                         within=DEFER_WITHIN)
         except WriterClosed:
             log.error("settling request %s after shutdown; left for the reaper",
                       call.request_id)

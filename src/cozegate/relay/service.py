@@ -62,8 +62,9 @@ log = logging.getLogger("cozegate.relay")
 Opener = Callable[[Any], Any]  # CozeClient → StreamOpener
 InterruptHook = Callable[["Call", StreamResult], Awaitable[None]]
 FinishHook = Callable[[Outcome, StreamResult], Awaitable[None]]
-# With ``finish_together``: queues the run's end right away; answers once it is committed.
-QueuedFinishHook = Callable[[Outcome, StreamResult], "asyncio.Future[Any] | None"]
+# With ``finish_together``: queues the run's end right away (``deferred`` as the settlement);
+# answers once it is committed.
+QueuedFinishHook = Callable[[Outcome, StreamResult, bool], "asyncio.Future[Any] | None"]
 
 
 class ChannelDirectory(Protocol):
@@ -158,9 +159,10 @@ class Relay:
                 call, kind=target.kind, inputs=inputs, conversation_id=body.conversation_id,
                 resume_count=resumes)
 
-            def queue_finish(outcome: Outcome, result: StreamResult) -> asyncio.Future[Any] | None:
+            def queue_finish(outcome: Outcome, result: StreamResult,
+                             deferred: bool) -> asyncio.Future[Any] | None:
                 return runs.queue_call_finished(run_id, call, outcome,
-                                                interrupt=result.interrupt)
+                                                interrupt=result.interrupt, deferred=deferred)
 
             return queue_finish
         started = asyncio.ensure_future(runs.call_started(
@@ -287,7 +289,8 @@ class RelayRun:
         """Close the upstream stream, then settle and record the run, whatever happened.
 
         ``wait=False``: when both are queued on the billing writer (``finish_together``, as
-        the runtime sets it up), return without waiting for their commit; otherwise it has
+        the runtime sets it up), return without waiting for their commit, and queue them
+        deferred (they ride with the next batch: see ``billing.writer``); otherwise it has
         no effect."""
         await self._stream.aclose()
         if status == "interrupted" and self._on_interrupt is not None:
@@ -299,8 +302,10 @@ class RelayRun:
             # Both queued now, the settlement first: the run record's end lands in the
             # settlement's transaction (one commit) and still sees its usage row. Plain
             # futures (no task each); failures are logged where they are queued.
-            queued = [self._metering.queue_finish(self.call, outcome),
-                      self._on_finish(outcome, self._converter.result)]
+            deferred = not wait
+            queued = [self._metering.queue_finish(self.call, outcome, deferred=deferred),
+                      self._on_finish(outcome, self._converter.result,  # type: ignore[call-arg]
+                                      deferred)]
             futures = [future for future in queued if isinstance(future, asyncio.Future)]
             if futures and wait:
                 await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from typing import Any
 
-from cozegate.billing.writer import BillingWriter, WriterClosed
+from cozegate.billing.writer import DEFER_WITHIN, BillingWriter, WriterClosed
 from cozegate.db import SessionMaker
 from cozegate.models.base import utcnow
 from cozegate.relay.metering import Call, Outcome
@@ -117,16 +117,16 @@ class RunRecorder:
                                                      conversation_id=conversation_id))
 
     def queue_call_finished(self, run_id: str, call: Call, outcome: Outcome, *,
-                            interrupt: dict[str, Any] | None = None
-                            ) -> asyncio.Future[Any] | None:
+                            interrupt: dict[str, Any] | None = None,
+                            deferred: bool = False) -> asyncio.Future[Any] | None:
         """:meth:`call_finished` queued now on the billing writer (``books_with_billing``),
-        right behind the call's ``Metering.queue_finish``: it lands in the settlement's
-        transaction and still sees its usage row. The future answers once committed; a
-        failure is logged here. None if the writer is closed."""
+        right behind the call's ``Metering.queue_finish`` (``deferred`` as it was): it
+        lands in the settlement's transaction and still sees its usage row. The future
+        answers once committed; a failure is logged here. None if the writer is closed."""
         assert self._writer is not None, "queued ends need the billing writer"
         try:
             future = self._writer.submit(RunEnded(run_id, _run_finish(
-                call, outcome, interrupt=interrupt)))
+                call, outcome, interrupt=interrupt)), urgent=not deferred, within=DEFER_WITHIN)
         except WriterClosed:
             log.error("could not record the end of run %s: shutting down", run_id)
             return None
