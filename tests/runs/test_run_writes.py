@@ -125,6 +125,21 @@ async def test_the_end_copies_usage_settled_in_the_same_transaction(
         == (10, 40, True, 90)
 
 
+async def test_the_end_reads_usage_settled_in_an_earlier_transaction(
+        db_sessionmaker, writer, make_user) -> None:
+    user = await make_user("ran-before", balance=1_000)
+    await writer.submit(Hold("req-10", user.id, 500))
+    run_id = await writer.submit(RunStarted("run_10", start_data(request_id="req-10",
+                                                                 user_id=user.id)))
+    usage = {"user_id": user.id, "input_tokens": 3, "output_tokens": 7,
+             "usage_estimated": False, "status": "success"}
+    assert (await writer.submit(Close("req-10", 120, SETTLED, usage=usage))).charged == 120
+    assert await writer.submit(RunEnded(run_id, RunFinish(status="succeeded"))) is True
+    row = await columns(db_sessionmaker, run_id)
+    assert (row["input_tokens"], row["output_tokens"], row["usage_estimated"], row["cost"]) \
+        == (3, 7, False, 120)
+
+
 async def test_an_end_absorbs_a_start_not_yet_booked_into_the_same_row(
         db_sessionmaker, writer, make_user) -> None:
     """A run that ends within LAZY_DELAY is inserted once, already ended: the row is the

@@ -54,6 +54,9 @@ class Tx(Protocol):
     """One open transaction. Statements use ``:name`` parameters."""
 
     postgres: bool
+    # The usage rows this transaction wrote, by request id: a run's end in the same
+    # transaction copies its usage and cost from here instead of reading the row back.
+    usage_written: dict[str, Mapping[str, Any]]
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None: ...
 
@@ -226,6 +229,7 @@ def execute(tx: Tx, ops: Sequence[Op], now: datetime) -> list[Result]:
         tx.many(_INSERT_LEDGER, ledger)
     if usage:
         tx.many(_INSERT_USAGE, usage)
+        tx.usage_written.update((row["request_id"], row) for row in usage)
     results = [s.result for s in steps]
     assert all(r is not None for r in results)
     return results  # type: ignore[return-value]

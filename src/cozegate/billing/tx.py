@@ -28,6 +28,7 @@ class SqliteTx:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
+        self.usage_written: dict[str, Mapping[str, Any]] = {}
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
         try:
@@ -64,6 +65,7 @@ class ConnectionTx:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
         self.postgres = connection.dialect.name == "postgresql"
+        self.usage_written: dict[str, Mapping[str, Any]] = {}
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
         try:

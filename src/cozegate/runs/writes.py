@@ -141,7 +141,9 @@ class RunEnded:
         values: dict[str, Any] = {
             name: value for name, value in data.model_dump().items() if value is not None}
         if request_id and (data.cost is None or data.input_tokens is None):
-            usage = tx.one(_USAGE, {"request_id": request_id})
+            written = tx.usage_written.get(request_id)  # settled in this transaction
+            usage = tx.one(_USAGE, {"request_id": request_id}) if written is None \
+                else tuple(written[name] for name in _BILLED)
             if usage is not None:
                 for name, value in zip(_BILLED, usage, strict=True):
                     if getattr(data, name) is None:
