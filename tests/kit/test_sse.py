@@ -104,3 +104,10 @@ def test_lf_only_input_cut_anywhere_parses_the_same(size: int) -> None:
     tail = COZE_STREAM[20:].replace("\n", "\r\n")
     mixed = [COZE_STREAM[:20]] + [tail[i : i + size] for i in range(0, len(tail), size)]
     assert parse_events(mixed) == parse_events([COZE_STREAM])
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_an_id_with_a_nul_is_ignored_and_an_id_without_space_kept(line_end: str) -> None:
+    raw = "id: 1\0x\nevent: A\ndata: a\n\nid:7\ndata: b\n\n".replace("\n", line_end)
+    events = parse_events([raw])
+    assert [(e.id, e.data) for e in events] == [(None, "a"), ("7", "b")]

@@ -92,6 +92,9 @@ class SSEParser:
                     self._data.append(value[1:] if value[:1] == " " else value)
                 elif name == "event":
                     self._event = value[1:] if value[:1] == " " else value
+                elif name == "id":  # Coze numbers every event
+                    if "\0" not in value:
+                        self._id = value[1:] if value[:1] == " " else value
                 else:
                     self._line(line)
             return events
