@@ -29,6 +29,7 @@ def test_dumps_is_compact_utf8_json(value: object) -> None:
     '{"nan": NaN, "inf": -Infinity}',
     '"lone \\ud800 surrogate"',
     '{"f": -1e20, "g": 1.25}',
+    '[{"deep": [18446744073709551616, "7500000000000000001"]}, -9223372036854775808]',
 ])
 def test_loads_matches_json(text: str) -> None:
     expected = json.loads(text)

@@ -270,11 +270,31 @@ class RelayRun:
         """Converter items as Coze events arrive, keep-alives during silences; settles last.
 
         Items come in bursts: everything the events already received produce, so a stream
-        writes once per burst rather than once per item (never waiting to fill one)."""
+        writes once per burst rather than once per item (never waiting to fill one). The
+        loop is written out here, not in a generator of its own: one generator fewer to
+        resume for every chunk of every stream."""
         status = "cancelled"
+        stream, converter = self._stream, self._converter
         try:
-            async for burst in self._converted():
-                yield burst
+            while True:
+                try:
+                    event = await stream.next_event(self._keepalive)
+                except StopAsyncIteration:
+                    break
+                except CozeError as exc:
+                    yield list(converter.fail(_as_openai(exc)))
+                    break  # the converter is closed: nothing more comes from it
+                if event is IDLE:
+                    yield [KeepAlive()]  # the run is silent (a long node): keep proxies open
+                    continue
+                burst = self._feed(event)
+                for more in stream.ready():  # already received: same burst, no waiting
+                    burst.extend(self._feed(more))
+                if burst:
+                    yield burst
+            tail = list(converter.finish())
+            if tail:
+                yield tail
             status = self._final_status()
         except asyncio.CancelledError:
             status = "cancelled"
@@ -359,28 +379,6 @@ class RelayRun:
         finally:
             await self._finish(status, wait=False)
         return self._converter.completion()
-
-    async def _converted(self) -> AsyncIterator[list[StreamItem]]:
-        stream = self._stream
-        while True:
-            try:
-                event = await stream.next_event(self._keepalive)
-            except StopAsyncIteration:
-                break
-            except CozeError as exc:
-                yield list(self._converter.fail(_as_openai(exc)))
-                return
-            if event is IDLE:
-                yield [KeepAlive()]  # the run is silent (a long node): keep proxies open
-                continue
-            burst = self._feed(event)
-            for more in stream.ready():  # already received: same burst, no waiting
-                burst.extend(self._feed(more))
-            if burst:
-                yield burst
-        tail = list(self._converter.finish())
-        if tail:
-            yield tail
 
     def _feed(self, event: Any) -> list[StreamItem]:
         items = list(self._converter.feed_event(event))

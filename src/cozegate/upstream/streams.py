@@ -177,7 +177,9 @@ class EventStream(Generic[E]):
     async def _read_more(self, wait: float | None) -> bool:
         """Read one chunk and parse its events; False when ``wait`` s passed without one."""
         try:
-            chunk = await self._next_chunk(wait)
+            # The lean client's read awaited directly: one coroutine fewer per chunk.
+            next_lean = self._next_lean
+            chunk = await (self._next_chunk(wait) if next_lean is None else next_lean(wait))
         except Exception as exc:
             if self._stopped:
                 return True  # we closed it (aclose from another task): a clean end, not a break
