@@ -10,14 +10,11 @@ and integers beyond 64 bits, which orjson would turn into floats (loads).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
 _FLOAT_FROM_BIG_INT = 2.0**63  # orjson reads integers past int64/uint64 as floats
-_LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGIT_BYTES = re.compile(rb"\d{19}")
 
 
 def dumps(value: Any) -> bytes:
@@ -33,10 +30,7 @@ def loads(data: str | bytes) -> Any:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
         return json.loads(data)
-    # Maybe a big integer read as a float: json keeps it exact (rare, so re-read). Only a run
-    # of 19+ digits can be one (int64 ends at 19 digits), so most payloads skip the walk.
-    long_digits = _LONG_DIGITS if isinstance(data, str) else _LONG_DIGIT_BYTES
-    if long_digits.search(data) is not None and _has_huge_float(value):
+    if _has_huge_float(value):  # maybe a big integer: json keeps it exact (rare, so re-read)
         return json.loads(data)
     return value
 
