@@ -78,12 +78,18 @@ async def _sse(first: list[StreamItem] | None,
     """One write per burst of items (see RelayRun.bursts)."""
     try:
         if first:
-            yield b"".join([encode_item(item) for item in first])
+            yield _encode(first)
         async for burst in bursts:
-            yield b"".join([encode_item(item) for item in burst])
+            yield _encode(burst)
         yield DONE
     finally:
         await bursts.aclose()  # type: ignore[attr-defined]
+
+
+def _encode(burst: list[StreamItem]) -> bytes:
+    if len(burst) == 1:  # most bursts: one chunk
+        return encode_item(burst[0])
+    return b"".join([encode_item(item) for item in burst])
 
 
 async def _drain(items: AsyncIterator[Any]) -> None:

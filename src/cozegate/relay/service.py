@@ -382,7 +382,7 @@ class RelayRun:
 
     def _feed(self, event: Any) -> list[StreamItem]:
         items = list(self._converter.feed_event(event))
-        if items:
+        if items and self.call.first_byte is None:
             self.call.mark_first_byte()
         return items
 

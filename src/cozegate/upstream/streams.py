@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -138,12 +138,16 @@ class EventStream(Generic[E]):
             await self.aclose()
         return event
 
-    def ready(self) -> Iterator[E]:
+    def ready(self) -> Sequence[E]:
         """The events already received, without reading. The event that ends the stream is
         left to :meth:`next_event`, which closes the stream after it."""
         pending = self._pending
+        if not pending:  # the usual case, once per chunk: no generator, no list
+            return ()
+        taken: list[E] = []
         while pending and not (len(pending) == 1 and self._is_last(pending[0])):
-            yield pending.popleft()
+            taken.append(pending.popleft())
+        return taken
 
     async def _read_end_of_body(self) -> None:
         # The lean client may already hold the whole body (the usual case: its end came in
