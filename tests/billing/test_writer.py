@@ -439,3 +439,93 @@ async def test_sqlite_connections_checkpoint_every_10000_pages(writer, db_engine
     assert await writer.submit(ReadsPragma("journal_size_limit")) == 64 * 1024 * 1024
     async with db_engine.connect() as connection:
         assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 10_000
+
+
+# -- grants: holds decided in memory (SQLite) -------------------------------------------
+
+
+def reservations_in(db_engine: AsyncEngine) -> list[str]:
+    """Read with a plain sqlite3 connection: no await, so no timer of the writer can fire
+    between a grant and this read."""
+    connection = sqlite3.connect(make_url(db_engine.url).database)
+    try:
+        return [r[0] for r in connection.execute("SELECT request_id FROM reservations")]
+    finally:
+        connection.close()
+
+
+async def test_postgres_grants_nothing(writer, db_backend: str, make_user) -> None:
+    if db_backend == "sqlite":
+        pytest.skip("the SQLite writer grants")
+    user = await make_user("pg", balance=10_000)
+    assert writer.grant(Hold("n1", user.id, 1)) is None
+
+
+async def test_a_covered_hold_is_granted_and_booked_after(writer, db_engine, db_backend: str,
+                                                          db_sessionmaker, make_user) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("grants are SQLite's")
+    user = await make_user("granted", balance=10_000)
+    held = writer.grant(Hold("g1", user.id, 6_000))
+    assert held == Held(request_id="g1", amount=6_000, key_amount=0, balance_after=4_000)
+    assert reservations_in(db_engine) == []  # nothing booked yet: the call goes ahead
+    # The first hold is not committed: its money is not there for a second grant, and the
+    # urgent hold the caller falls back to is booked after it.
+    assert writer.grant(Hold("g2", user.id, 6_000)) is None
+    with pytest.raises(InsufficientBalance):
+        await writer.submit(Hold("g2", user.id, 6_000))
+    assert reservations_in(db_engine) == ["g1"]
+    assert writer.grant(Hold("g3", user.id, 4_000)) is not None  # committed, nothing in flight
+    await writer.flush()
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 0
+    assert sorted(reservations_in(db_engine)) == ["g1", "g3"]
+    assert await ledger_of(db_sessionmaker, user.id) == [
+        ("top_up", "", 10_000, 10_000), ("reserve", "g1", -6_000, 4_000),
+        ("reserve", "g3", -4_000, 0)]
+
+
+async def test_a_grant_leaves_keys_short_users_and_pending_refunds_to_the_database(
+        writer, db_backend: str, db_sessionmaker, make_user) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("grants are SQLite's")
+    user = await make_user("keyed", balance=10_000)
+    async with db_sessionmaker() as session:
+        limited = await KeyService().create_key(session, user.id, KeyCreate(name="q",
+                                                                             quota=1_000))
+        unlimited = await KeyService().create_key(session, user.id, KeyCreate(name="u"))
+        await session.commit()
+    assert writer.grant(Hold("k1", user.id, 2_000, limited.id)) is None
+    assert writer.grant(Hold("k2", user.id, 600, limited.id)).key_amount == 600
+    assert writer.grant(Hold("k3", user.id, 600, limited.id)) is None  # 400 left in flight
+    assert writer.grant(Hold("k4", user.id, 2_000, unlimited.id)).key_amount == 0
+    assert writer.grant(Hold("nobody", 999_999, 1)) is None  # the database says why
+    # A refund still queued is not counted: the grant is left to an urgent hold, which is
+    # booked after that refund.
+    writer.submit(Close("k4", 0, REFUNDED, "upstream 502"), urgent=False)
+    assert writer.grant(Hold("k5", user.id, 9_000)) is None
+    held = await writer.submit(Hold("k5", user.id, 9_000))
+    assert held.balance_after == 10_000 - 600 - 9_000
+    await writer.flush()
+    async with db_sessionmaker() as session:
+        stored = await session.get(ApiKey, limited.id)
+        assert stored is not None and stored.quota_remaining == 400
+        assert await billing.balance(session, user.id) == 400
+
+
+async def test_a_grant_and_its_deferred_settlement_share_one_transaction(
+        writer, db_engine, db_backend: str, db_sessionmaker, make_user) -> None:
+    if db_backend != "sqlite":
+        pytest.skip("grants are SQLite's")
+    user = await make_user("pair", balance=5_000)
+    assert writer.grant(Hold("s1", user.id, 3_000)) is not None
+    settled = writer.submit(Close("s1", 1_200, SETTLED, "ok",
+                                  usage={"user_id": user.id, "status": "success"}),
+                            urgent=False)
+    assert reservations_in(db_engine) == []
+    result = await settled
+    assert (result.charged, result.refunded, result.already_finished) == (1_200, 1_800, False)
+    async with db_sessionmaker() as session:
+        row = await session.scalar(select(Reservation).where(Reservation.request_id == "s1"))
+        assert row is not None and (row.status, row.charged) == (SETTLED, 1_200)
+        assert await billing.balance(session, user.id) == 3_800

@@ -232,6 +232,33 @@ async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
     assert await gateway.balance(user_id) == 4 * UNIT
 
 
+async def test_a_covered_call_waits_for_no_commit_at_all(
+        gateway: Gateway, db_backend: str, db_url: str) -> None:
+    """On SQLite the hold of a call the balance covers is granted in memory: the whole call,
+    hold included, is answered while SQLite's write lock is held elsewhere from the start.
+    Its hold and settlement are booked once the lock is free, as one pair."""
+    if db_backend != "sqlite":
+        pytest.skip("holds SQLite's write lock from a second connection")
+    await gateway.set_price(catalog.STORY, fixed_price=Decimal("1"))
+    user_id, key = await gateway.create_user("granted", balance="5")
+    assert (await post(gateway, key, STORY_BODY)).status_code == 200  # warm: key cached
+    assert await gateway.balance(user_id) == 4 * UNIT
+    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        response = await asyncio.wait_for(post(gateway, key, STORY_BODY), 3)
+        assert response.status_code == 200
+        assert await reserved_count(gateway, user_id) == 0  # not even the hold is booked
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert await gateway.balance(user_id) == 3 * UNIT
+    async with gateway.sessionmaker() as session:
+        rows = (await session.scalars(select(Reservation).where(
+            Reservation.user_id == user_id))).all()
+    assert sorted(r.status for r in rows) == ["settled", "settled"]
+
+
 async def test_a_lone_answer_is_settled_soon_without_any_read(gateway: Gateway) -> None:
     """A completion's settlement waits for a batch to ride with (the next call's hold); with
     no next call and no read to force it, it is booked on its own within ``DEFER_WITHIN``,
@@ -240,11 +267,13 @@ async def test_a_lone_answer_is_settled_soon_without_any_read(gateway: Gateway) 
     user_id, key = await gateway.create_user("lone", balance="5")
     assert (await post(gateway, key, STORY_BODY)).status_code == 200
     answered = asyncio.get_running_loop().time()
-    while await reserved_count(gateway, user_id):  # the database itself, no read barrier
+    while True:  # the database itself, no read barrier
+        async with gateway.sessionmaker() as session:
+            balance = await BillingService().balance(session, user_id)
+        if balance == 4 * UNIT and not await reserved_count(gateway, user_id):
+            break
         assert asyncio.get_running_loop().time() - answered < LAZY_DELAY / 4
         await asyncio.sleep(0.005)
-    async with gateway.sessionmaker() as session:
-        assert await BillingService().balance(session, user_id) == 4 * UNIT
 
 
 async def test_models_and_legacy_billing_endpoints(gateway: Gateway) -> None:

@@ -8,7 +8,9 @@ SQLAlchemy costs ~25 µs per statement, raw sqlite3 ~3 µs.
 
 A batch touches each user and key row once:
 
-1. claim the reservations being finished (guarded UPDATE: exactly once per request);
+1. claim the reservations being finished (guarded UPDATE: exactly once per request); a
+   close whose hold is earlier in the same batch (a hold granted in memory and its deferred
+   settlement) instead finishes that hold's row before it is inserted;
 2. read every key and user involved, in id order, locking the rows on Postgres
    (``FOR UPDATE``; on SQLite the transaction holds the database's write lock from the
    start: ``BEGIN IMMEDIATE`` in the writer, ``Tx.lock`` in a caller's session);
@@ -31,6 +33,7 @@ alone.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +47,8 @@ from cozegate.kit.money import format_amount
 from cozegate.models.ledger_entry import KIND_REFUND, KIND_RESERVE, KIND_SETTLE
 from cozegate.models.reservation import RESERVED, SETTLED
 from cozegate.users.errors import UserNotFound
+
+log = logging.getLogger("cozegate.billing")
 
 
 class Conflict(Exception):
@@ -87,13 +92,20 @@ def sqlite_stamp(when: datetime) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """Reserve ``amount`` micros for a request before calling upstream."""
+    """Reserve ``amount`` micros for a request before calling upstream.
+
+    ``granted``: the writer already let the call go ahead on what it read (an in-memory
+    grant, ``SqliteWriter.grant``). Such a hold is never refused for lack of balance or
+    quota: if another connection spent the money meanwhile, what is left is reserved
+    instead (logged), and the settlement records whatever it cannot take as shortfall.
+    """
 
     request_id: str
     user_id: int
     amount: int
     api_key_id: int | None = None
     target: str | None = None
+    granted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +151,12 @@ _RESERVATION = ("SELECT request_id, status, amount, cost, charged, shortfall "
                 "FROM reservations WHERE request_id = :request_id")
 _EXTRA = ("UPDATE reservations SET charged = :charged, shortfall = :shortfall "
           "WHERE request_id = :request_id")
+# The finishing columns are set when the reservation's own settlement is in the same batch.
 _INSERT_RESERVATION = (
     "INSERT INTO reservations (request_id, user_id, api_key_id, target, amount, key_amount, "
-    "status, shortfall, created_at) VALUES (:request_id, :user_id, :api_key_id, :target, "
-    ":amount, :key_amount, :status, 0, :created_at)")
+    "status, cost, charged, shortfall, reason, created_at, finished_at) VALUES (:request_id, "
+    ":user_id, :api_key_id, :target, :amount, :key_amount, :status, :cost, :charged, "
+    ":shortfall, :reason, :created_at, :finished_at)")
 _INSERT_LEDGER = (
     "INSERT INTO ledger_entries (user_id, api_key_id, request_id, kind, amount, "
     "balance_after, idempotency_key, reason, created_at) VALUES (:user_id, :api_key_id, "
@@ -176,6 +190,10 @@ class _Step:
     charged: int = 0
     shortfall: int = 0
     extra: bool = False
+    # A Close whose Hold is in the same batch: that hold's step (its reservation is inserted
+    # by this batch, already finished, instead of claimed).
+    hold: _Step | None = None
+    reservation: dict[str, Any] | None = None  # a Hold's row, for its Close in the batch
 
 
 def execute(tx: Tx, ops: Sequence[Op], now: datetime) -> list[Result]:
@@ -185,13 +203,26 @@ def execute(tx: Tx, ops: Sequence[Op], now: datetime) -> list[Result]:
     steps = [_Step(op) for op in ops]
     lock = _FOR_UPDATE if tx.postgres else ""
 
-    closes = sorted((s for s in steps if isinstance(s.op, Close)), key=lambda s: s.op.request_id)
-    for step in closes:
+    holds: dict[str, _Step] = {}  # the holds of this batch, for the closes after them
+    closes = []
+    for step in steps:
+        if isinstance(step.op, Hold):
+            holds[step.op.request_id] = step
+        else:
+            step.hold = holds.get(step.op.request_id)
+            if step.hold is None:
+                closes.append(step)
+            elif step.op.cost < 0:
+                raise ValueError("a cost cannot be negative")
+    for step in sorted(closes, key=lambda s: s.op.request_id):
         _claim(tx, step, stamp)
     live = [s for s in steps if s.result is None]
     for step in live:
-        if isinstance(step.op, Hold):
-            step.user_id, step.api_key_id = step.op.user_id, step.op.api_key_id
+        source = step.op if isinstance(step.op, Hold) else (
+            step.hold.op if step.hold is not None else None)
+        if source is not None:
+            assert isinstance(source, Hold)
+            step.user_id, step.api_key_id = source.user_id, source.api_key_id
 
     keys = {s.api_key_id for s in live if s.api_key_id is not None}
     key_rows = {k: _read(tx, _KEY + lock, k) for k in sorted(keys)}
@@ -205,7 +236,7 @@ def execute(tx: Tx, ops: Sequence[Op], now: datetime) -> list[Result]:
         key = key_rows.get(step.api_key_id) if step.api_key_id is not None else None
         if isinstance(step.op, Hold):
             _hold(step, step.op, user, key, stamp, reservations, ledger)
-        else:
+        elif step.hold is None or _take_over(step):  # (else its hold was refused)
             _settle(tx, step, step.op, user, key, stamp, ledger, usage)
 
     for key_id, row in sorted(key_rows.items(), key=lambda item: item[0]):
@@ -220,7 +251,7 @@ def execute(tx: Tx, ops: Sequence[Op], now: datetime) -> list[Result]:
         if row is not None and row.now != row.was:
             _write(tx, _SET_USER, {"id": user_id, "balance": row.now, "was": row.was})
     for step in live:
-        if step.extra:
+        if step.extra and step.hold is None:
             tx.run(_EXTRA, {"request_id": step.op.request_id, "charged": step.charged,
                             "shortfall": step.shortfall})
     if reservations:
@@ -284,34 +315,66 @@ def _hold(step: _Step, op: Hold, user: _Account | None, key: _Account | None, st
     if user is None:
         step.result = UserNotFound(f"no user with id {op.user_id}")
         return
-    limited = key is not None and key.now is not None
-    if limited and key.now < op.amount:  # type: ignore[union-attr,operator]
-        step.result = KeyQuotaExceeded("the key's remaining quota does not cover this call",
-                                       details={"required": op.amount})
-        return
     assert user.now is not None
-    if user.now < op.amount:
+    limited = key is not None and key.now is not None
+    amount = op.amount
+    if op.granted:  # the call already went ahead: hold what is left rather than refuse
+        amount = min(amount, user.now, key.now if limited else amount)  # type: ignore[union-attr,type-var]
+        if amount < op.amount:
+            log.warning("request %s was granted %s in memory but only %s was left at booking "
+                        "(spent by another connection meanwhile); the rest will be shortfall",
+                        op.request_id, format_amount(op.amount), format_amount(amount))
+    elif limited and key.now < amount:  # type: ignore[union-attr,operator]
+        step.result = KeyQuotaExceeded("the key's remaining quota does not cover this call",
+                                       details={"required": amount})
+        return
+    elif user.now < amount:
         step.result = InsufficientBalance(
             f"insufficient balance: {format_amount(user.now)} available, "
-            f"{format_amount(op.amount)} needed for this call",
-            details={"balance": user.now, "required": op.amount})
+            f"{format_amount(amount)} needed for this call",
+            details={"balance": user.now, "required": amount})
         return
-    user.now -= op.amount
+    user.now -= amount
     key_amount = 0
     if limited:
-        key.now -= op.amount  # type: ignore[union-attr,operator]
-        key_amount = op.amount
+        key.now -= amount  # type: ignore[union-attr,operator]
+        key_amount = amount
     # A key deleted meanwhile: the call is the user's alone (as the SET NULL foreign key).
     key_id = op.api_key_id if key is not None else None
-    reservations.append({"request_id": op.request_id, "user_id": op.user_id,
-                         "api_key_id": key_id, "target": op.target, "amount": op.amount,
-                         "key_amount": key_amount, "status": RESERVED, "created_at": stamp})
+    step.reservation = {
+        "request_id": op.request_id, "user_id": op.user_id, "api_key_id": key_id,
+        "target": op.target, "amount": amount, "key_amount": key_amount, "status": RESERVED,
+        "cost": None, "charged": None, "shortfall": 0, "reason": None, "created_at": stamp,
+        "finished_at": None}
+    reservations.append(step.reservation)
     ledger.append({"user_id": op.user_id, "api_key_id": key_id, "request_id": op.request_id,
-                   "kind": KIND_RESERVE, "amount": -op.amount, "balance_after": user.now,
+                   "kind": KIND_RESERVE, "amount": -amount, "balance_after": user.now,
                    "idempotency_key": f"reserve:{op.request_id}", "reason": op.target or "",
                    "created_at": stamp})
-    step.result = Held(request_id=op.request_id, amount=op.amount, key_amount=key_amount,
+    step.result = Held(request_id=op.request_id, amount=amount, key_amount=key_amount,
                        balance_after=user.now)
+
+
+def _take_over(step: _Step) -> bool:
+    """A Close whose Hold is in this batch takes the claim's part from the hold's step (the
+    reservation row is inserted already finished, see :func:`_settle`); False, with the
+    Close's result set, if that hold was refused."""
+    hold = step.hold
+    assert hold is not None
+    row = hold.reservation
+    if row is None or not isinstance(hold.result, Held):
+        step.result = ReservationNotFound(f"no reservation for request {step.op.request_id}")
+        return False
+    if row["status"] != RESERVED:  # a second Close of it in the same batch
+        step.result = SettleResult(
+            request_id=row["request_id"], status=row["status"], reserved=row["amount"],
+            cost=row["cost"], charged=row["charged"],
+            refunded=max(row["amount"] - row["charged"], 0), shortfall=row["shortfall"],
+            already_finished=True)
+        return False
+    step.api_key_id = row["api_key_id"]
+    step.held, step.key_amount = row["amount"], row["key_amount"]
+    return True
 
 
 def _settle(tx: Tx, step: _Step, op: Close, user: _Account | None, key: _Account | None,
@@ -345,6 +408,11 @@ def _settle(tx: Tx, step: _Step, op: Close, user: _Account | None, key: _Account
         row.update(cost=charged, request_id=op.request_id,
                    created_at=stamp if created is None else tx.stamp(created))
         usage.append(row)
+    if step.hold is not None:  # the reservation is inserted by this batch: finished already
+        assert step.hold.reservation is not None
+        step.hold.reservation.update(status=op.status, cost=cost, charged=charged,
+                                     shortfall=shortfall, reason=op.reason or None,
+                                     finished_at=stamp)
     step.result = SettleResult(
         request_id=op.request_id, status=op.status, reserved=held, cost=cost, charged=charged,
         refunded=max(held - charged, 0), shortfall=shortfall, already_finished=False)

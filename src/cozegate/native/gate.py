@@ -102,7 +102,7 @@ class Gate:
         call = Call(request_id=snowflake_id(), key=key, model=spec.model,
                     workflow_id=spec.workflow_id, price=price, stream=spec.stream,
                     surface=SURFACE, client_ip=spec.client_ip, input_text=spec.estimate_text)
-        await self._metering.reserve(call)
+        await self._metering.reserve(call, grant=True)
         return call
 
     async def open(self, run: MeteredRun, candidates: list[ChannelAccess],

@@ -16,10 +16,12 @@ Charging rules (documented in the README, "Billing"):
 
 Holds and settlements go through the process's billing writer (``billing.writer``), which
 books the requests of many calls per transaction and answers each once its transaction
-committed. ``finish`` is queued before its first await and shielded, so a client that goes
-away mid-stream cannot leave a reservation open; a reservation left open by a crash is
-refunded by the reaper (``billing.reaper``). A settlement claims its reservation first, so a
-second settle of the same request is a no-op and a retry after a crash cannot charge twice.
+committed; on SQLite a hold the balance plainly covers is granted in memory instead and
+booked with the next batch. ``finish`` is queued before its first await and shielded, so
+a client that goes away mid-stream cannot leave a reservation open; a reservation left
+open by a crash is refunded by the reaper (``billing.reaper``). A settlement claims its
+reservation first, so a second settle of the same request is a no-op and a retry after a
+crash cannot charge twice.
 """
 
 from __future__ import annotations
@@ -110,17 +112,27 @@ class Metering:
         """The most specific enabled price: workflow id, then model name, then ``*``."""
         return await self._prices.resolve(workflow_id, model)
 
-    async def reserve(self, call: Call, *, max_tokens: int | None = None) -> None:
-        """Hold the worst case; returns once the hold is committed (or raises the refusal)."""
+    async def reserve(self, call: Call, *, max_tokens: int | None = None,
+                      grant: bool = False) -> None:
+        """Hold the worst case; returns once the hold is committed (or raises the refusal).
+
+        ``grant``: return at once if the writer can grant the hold in memory (its booking
+        follows within ``DEFER_WITHIN``): for calls whose settlement goes through this
+        writer, after the hold, like every relayed call. Not for a task, whose row and
+        reservation other processes may read right after the submit."""
         cap = self._max_output_tokens
         if max_tokens:
             cap = min(cap, max_tokens)
         amount = reservation_amount(call.price, call.key.group_ratio_ppm,
                                     input_tokens=upper_bound_tokens(call.input_text),
                                     max_output_tokens=cap)
-        future = self._writer.submit(Hold(request_id=call.request_id, user_id=call.key.user_id,
-                                          amount=amount, api_key_id=call.key.id,
-                                          target=call.workflow_id))
+        hold = Hold(request_id=call.request_id, user_id=call.key.user_id, amount=amount,
+                    api_key_id=call.key.id, target=call.workflow_id)
+        if grant and self._writer.grant(hold) is not None:
+            call.reserved = amount
+            self._open.add(call.request_id)
+            return
+        future = self._writer.submit(hold)
         try:
             await asyncio.shield(future)
         except asyncio.CancelledError:

@@ -118,7 +118,7 @@ class Relay:
                     input_text=_input_text(body))
         plan = _plan(body, target)  # validates the request before any money moves
         await self._metering.reserve(call, max_tokens=body.max_completion_tokens
-                                     or body.max_tokens)
+                                     or body.max_tokens, grant=True)
         pending: Pending | None = None
         session_id: str | None = None
         if target.kind == "workflow":
