@@ -276,6 +276,17 @@ async def test_a_lone_answer_is_settled_soon_without_any_read(gateway: Gateway) 
         await asyncio.sleep(0.005)
 
 
+async def test_legacy_usage_is_exact_for_fractions_of_a_cent(gateway: Gateway) -> None:
+    await gateway.set_price(catalog.STORY, fixed_price=Decimal("0.00009"))
+    user_id, key = await gateway.create_user("cents", balance="5")
+    assert (await post(gateway, key, STORY_BODY)).status_code == 200
+    await wait_finished(gateway, user_id)
+    async with httpx.AsyncClient(base_url=gateway.url,
+                                 headers={"Authorization": f"Bearer {key}"}) as http:
+        used = (await http.get("/v1/dashboard/billing/usage")).json()
+    assert used["total_usage"] == 0.009  # not 0.009000000000000001
+
+
 async def test_models_and_legacy_billing_endpoints(gateway: Gateway) -> None:
     await gateway.set_price(catalog.STORY, fixed_price=Decimal("1"))
     user_id, key = await gateway.create_user("viewer", balance="5")

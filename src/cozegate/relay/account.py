@@ -76,7 +76,8 @@ async def subscription(session: AsyncSession, key: KeyRecord) -> dict[str, Any]:
 
 async def usage(session: AsyncSession, key: KeyRecord) -> dict[str, Any]:
     _, used, _ = await _standing(session, key)
-    return {"object": "list", "total_usage": float(to_decimal(used)) * 100}
+    # Cents, scaled in Decimal: a float product would print 0.009 as 0.009000000000000001.
+    return {"object": "list", "total_usage": float(to_decimal(used) * 100)}
 
 
 async def _standing(session: AsyncSession, key: KeyRecord) -> tuple[int, int,
