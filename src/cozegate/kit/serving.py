@@ -90,6 +90,9 @@ class _LoopServer(uvicorn.Server):
         await super().startup(sockets=sockets)
 
 
+GEN0_THRESHOLD = 10_000  # see _FrozenHeapServer
+
+
 class _FrozenHeapServer(uvicorn.Server):
     """A server that, once started, hides its startup heap from the cyclic GC.
 
@@ -98,12 +101,20 @@ class _FrozenHeapServer(uvicorn.Server):
     per full collection, about one every 2,000 requests, i.e. ~90 us per request
     (measured with gc.callbacks). ``gc.freeze()`` moves those objects to a permanent
     generation; objects are still freed by reference counting as before.
+
+    Then the youngest generation is collected every ``GEN0_THRESHOLD`` net allocations
+    instead of 700. Under load the young generation holds every request in flight, so each
+    of those frequent collections walked them all (measured with gc.callbacks at c=64:
+    ~57 µs of GC per non-stream call and ~118 µs per 20-chunk stream, about 4% of the CPU;
+    with 10,000: ~1 µs and ~15 µs). Memory after the same load was unchanged (~99 MiB):
+    the garbage is freed by reference counting, rarely by the cyclic collector.
     """
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         gc.collect()
         gc.freeze()
+        gc.set_threshold(GEN0_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def serve_forever(app: Any, host: str, port: int, log_level: str = "info",
