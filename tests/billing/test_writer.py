@@ -23,6 +23,7 @@ from cozegate.billing.reaper import ReservationReaper
 from cozegate.billing.schemas import SettleResult
 from cozegate.billing.service import REAPED, BillingService
 from cozegate.billing.writer import (
+    KNOWN_FOR,
     LAZY_DELAY,
     AsyncWriter,
     BillingWriter,
@@ -529,3 +530,47 @@ async def test_a_grant_and_its_deferred_settlement_share_one_transaction(
         row = await session.scalar(select(Reservation).where(Reservation.request_id == "s1"))
         assert row is not None and (row.status, row.charged) == (SETTLED, 1_200)
         assert await billing.balance(session, user.id) == 3_800
+
+
+async def test_grants_start_from_what_the_last_commit_left(writer, db_backend: str,
+                                                          db_sessionmaker, make_user) -> None:
+    """After a batch, a grant needs no read; another connection's commit is noticed by the
+    next batch (data_version), and the values are not trusted past KNOWN_FOR anyway."""
+    if db_backend != "sqlite":
+        pytest.skip("grants are SQLite's")
+    user = await make_user("known", balance=10_000)
+    assert writer.grant(Hold("r0", user.id, 100)) is not None  # nothing known yet: a read
+    statements: list[str] = []
+    writer._reader.set_trace_callback(statements.append)
+    await writer.submit(Hold("r1", user.id, 1_000))  # a batch: r0 and r1, 8,900 left
+    assert writer.grant(Hold("r2", user.id, 5_000)) is not None
+    assert statements == []  # granted on what the batch left
+    await writer.flush()  # 3,900 left
+
+    async with db_sessionmaker() as session:  # another connection takes 3,400
+        await billing.adjust(session, user.id, -3_400, "test")
+        await session.commit()
+    await writer.submit(Recorded("batch", []))  # notices the other connection's commit
+    assert writer.grant(Hold("r3", user.id, 600)) is None  # read: 500 left
+    assert any(s.startswith("SELECT users.balance") for s in statements)
+    assert writer.grant(Hold("r4", user.id, 500)) is not None
+
+    await writer.flush()  # learns that nothing is left
+    async with db_sessionmaker() as session:
+        await billing.top_up(session, user.id, 2_000, "test")
+        await session.commit()
+    await asyncio.sleep(KNOWN_FOR * 1.5)  # no batch since: what it learned has expired
+    assert writer.grant(Hold("r5", user.id, 2_000)) is not None
+    await writer.flush()
+    async with db_sessionmaker() as session:
+        assert await billing.balance(session, user.id) == 0
+
+
+async def test_a_granted_hold_that_cannot_be_booked_is_logged(writer, caplog) -> None:
+    """Nobody awaits a granted hold: its failure (here, a user deleted meanwhile) is
+    logged when it leaves the holds in flight."""
+    writer.submit(Hold("lost", 999_999, 1, granted=True), urgent=False)
+    with caplog.at_level("ERROR", logger="cozegate.billing"):
+        await writer.flush()
+        await asyncio.sleep(0)  # the done callbacks run after the future is answered
+    assert "the hold of request lost, granted in memory, could not be booked" in caplog.text

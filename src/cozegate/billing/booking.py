@@ -62,6 +62,10 @@ class Tx(Protocol):
     # The usage rows this transaction wrote, by request id: a run's end in the same
     # transaction copies its usage and cost from here instead of reading the row back.
     usage_written: dict[str, Mapping[str, Any]]
+    # Every user balance and key quota a booking read, as it leaves them (None: no such
+    # user; an unlimited or deleted key): the SQLite writer's grants start from these.
+    balances_seen: dict[int, int | None]
+    quotas_seen: dict[int, int | None]
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None: ...
 
@@ -250,6 +254,10 @@ def execute(tx: Tx, ops: Sequence[Op], now: datetime) -> list[Result]:
     for user_id, row in sorted(user_rows.items(), key=lambda item: item[0]):
         if row is not None and row.now != row.was:
             _write(tx, _SET_USER, {"id": user_id, "balance": row.now, "was": row.was})
+    for key_id, row in key_rows.items():
+        tx.quotas_seen[key_id] = None if row is None else row.now
+    for user_id, row in user_rows.items():
+        tx.balances_seen[user_id] = None if row is None else row.now
     for step in live:
         if step.extra and step.hold is None:
             tx.run(_EXTRA, {"request_id": step.op.request_id, "charged": step.charged,

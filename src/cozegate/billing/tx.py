@@ -29,6 +29,8 @@ class SqliteTx:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection = connection
         self.usage_written: dict[str, Mapping[str, Any]] = {}
+        self.balances_seen: dict[int, int | None] = {}
+        self.quotas_seen: dict[int, int | None] = {}
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
         try:
@@ -66,6 +68,8 @@ class ConnectionTx:
         self._connection = connection
         self.postgres = connection.dialect.name == "postgresql"
         self.usage_written: dict[str, Mapping[str, Any]] = {}
+        self.balances_seen: dict[int, int | None] = {}
+        self.quotas_seen: dict[int, int | None] = {}
 
     def one(self, sql: str, params: Mapping[str, Any]) -> Sequence[Any] | None:
         try:

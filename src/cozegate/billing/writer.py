@@ -23,13 +23,16 @@ one.
 On a SQLite file the writer is the only one moving balances on the request path, so it can
 **grant** a hold in memory (:meth:`SqliteWriter.grant`): when the committed balance and key
 quota, less every hold of this process not yet committed, cover it, the call goes ahead at
-once and its hold is booked like a deferred job. A lone call then waits for no commit at
-all. A grant that cannot be decided that way (the money is short, or a pending refund would
-be needed to cover it) is left to an urgent hold, which is booked after the closes queued
-before it. Postgres has no grants: other processes hold against the same balances. A
-process that dies within those milliseconds took nothing for the call (as with a
-settlement queued and not yet committed): the cost of a crash is at most the calls of its
-last batch window, never a charge twice.
+once and its hold is booked like a deferred job. The committed values are those the
+writer's own last commit left (it reads every balance it books), trusted while no other
+connection has committed since (``PRAGMA data_version``, checked in every batch) and for
+``KNOWN_FOR`` seconds at most; otherwise they are read (one SELECT on the event loop). A
+lone call then waits for no commit at all. A grant that cannot be decided that way (the
+money is short, or a pending refund would be needed to cover it) is left to an urgent hold,
+which is booked after the closes queued before it. Postgres has no grants: other processes
+hold against the same balances. A process that dies within those milliseconds took nothing
+for the call (as with a settlement queued and not yet committed): the cost of a crash is at
+most the calls of its last batch window, never a charge twice.
 
 A batch that raises (a request id used twice, a database error) is rolled back and its
 requests are booked again one per transaction, so one bad request cannot fail the others.
@@ -49,12 +52,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -80,6 +83,10 @@ LAZY_DELAY = 0.5
 # record) waits for a batch to ride with. Under load the next call's hold takes it along
 # within a millisecond or two: one transaction per call instead of two.
 DEFER_WITHIN = 0.02
+# Seconds the balances a commit left are trusted for grants without a read: another
+# connection's commit (an admin's debit) is only noticed by the next batch, so this bounds
+# how long a grant may overlook it. Under load a batch commits every few milliseconds.
+KNOWN_FOR = 0.1
 _WAKE = object()  # queued by the lazy timer: book what is lazy now
 _NUDGE = object()  # queued when a lazy job's ``within`` is up: book the unkeyed lazy jobs
 
@@ -273,10 +280,15 @@ class _InFlight:
             self.keys[hold.api_key_id] += hold.amount
         future.add_done_callback(functools.partial(self._remove, hold))
 
-    def _remove(self, hold: Hold, _: asyncio.Future[Any]) -> None:
+    def _remove(self, hold: Hold, future: asyncio.Future[Any]) -> None:
         _decrease(self.users, hold.user_id, hold.amount)
         if hold.api_key_id is not None:
             _decrease(self.keys, hold.api_key_id, hold.amount)
+        if hold.granted and not future.cancelled() and future.exception() is not None:
+            # Nobody awaits a granted hold; its settlement will find no reservation and
+            # say so too.
+            log.error("the hold of request %s, granted in memory, could not be booked",
+                      hold.request_id, exc_info=future.exception())
 
 
 def _decrease(counter: Counter[int], key: int, amount: int) -> None:
@@ -287,16 +299,51 @@ def _decrease(counter: Counter[int], key: int, amount: int) -> None:
         del counter[key]
 
 
+class _Known:
+    """The balances and key quotas as the writer's last commits left them (see the module
+    docstring). Written by the writer thread right after a commit, before the results go
+    out, so a hold is never out of both these values and the holds in flight."""
+
+    __slots__ = ("_at", "_balances", "_lock", "_quotas")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._balances: dict[int, int] = {}
+        self._quotas: dict[int, int | None] = {}  # None: unlimited (or deleted) key
+        self._at = float("-inf")
+
+    def learn(self, balances: dict[int, int | None], quotas: dict[int, int | None], *,
+              others_wrote: bool) -> None:
+        with self._lock:
+            if others_wrote:  # anything known may be stale: keep only what was just read
+                self._balances.clear()
+                self._quotas.clear()
+            for user_id, balance in balances.items():
+                if balance is None:
+                    self._balances.pop(user_id, None)
+                else:
+                    self._balances[user_id] = balance
+            self._quotas.update(quotas)
+            self._at = time.monotonic()
+
+    def cover(self, user_id: int, key_id: int | None) -> tuple[int, int | None] | None:
+        """(balance, key quota or None if unlimited), or None when not known well enough."""
+        with self._lock:
+            if time.monotonic() - self._at > KNOWN_FOR:
+                return None
+            balance = self._balances.get(user_id)
+            if balance is None:
+                return None
+            if key_id is None:
+                return balance, None
+            if key_id not in self._quotas:
+                return None
+            return balance, self._quotas[key_id]
+
+
 # One read for a grant: the user's balance and, if the key still exists, its quota.
 _COVER = ("SELECT users.balance, api_keys.id, api_keys.quota_remaining FROM users "
           "LEFT JOIN api_keys ON api_keys.id = ? WHERE users.id = ?")
-
-
-def _log_lost_grant(request_id: str, future: asyncio.Future[Any]) -> None:
-    # Nobody awaits a granted hold; its settlement will find no reservation and say so too.
-    if not future.cancelled() and future.exception() is not None:
-        log.error("the hold of request %s, granted in memory, could not be booked",
-                  request_id, exc_info=future.exception())
 
 
 def create_writer(engine: AsyncEngine, *, busy_timeout_ms: int) -> BillingWriter:
@@ -394,6 +441,8 @@ class SqliteWriter:
         # stay in their thread); a read in WAL mode never waits for the writer.
         self._reader: sqlite3.Connection | None = None
         self._reader_thread: int | None = None
+        self._known = _Known()
+        self._data_version: int | None = None  # the writer thread's, at its last batch
 
     def submit(self, job: Job, *, urgent: bool = True,
                within: float = LAZY_DELAY) -> asyncio.Future[Any]:
@@ -420,6 +469,26 @@ class SqliteWriter:
         return future
 
     def grant(self, hold: Hold) -> Held | None:
+        cover = self._known.cover(hold.user_id, hold.api_key_id) or self._read_cover(hold)
+        if cover is None:
+            return None
+        balance, quota = cover
+        left = balance - self._in_flight.users[hold.user_id]
+        if left < hold.amount:
+            return None
+        limited = quota is not None
+        if limited and quota - self._in_flight.keys[hold.api_key_id] < hold.amount:
+            return None
+        # Built directly: dataclasses.replace costs several times more. A failure to book
+        # it is logged when it leaves the holds in flight (nobody awaits it).
+        granted = Hold(hold.request_id, hold.user_id, hold.amount, hold.api_key_id,
+                       hold.target, granted=True)
+        self.submit(granted, urgent=False, within=DEFER_WITHIN)
+        return Held(request_id=hold.request_id, amount=hold.amount,
+                    key_amount=hold.amount if limited else 0,
+                    balance_after=left - hold.amount)
+
+    def _read_cover(self, hold: Hold) -> tuple[int, int | None] | None:
         reader = self._reader_here()
         if reader is None:
             return None
@@ -430,18 +499,7 @@ class SqliteWriter:
         if row is None:
             return None  # no such user: the urgent hold says so
         balance, key_id, quota = row
-        left = balance - self._in_flight.users[hold.user_id]
-        if left < hold.amount:
-            return None
-        limited = key_id is not None and quota is not None
-        if limited and quota - self._in_flight.keys[key_id] < hold.amount:
-            return None
-        future = self.submit(dataclasses.replace(hold, granted=True), urgent=False,
-                             within=DEFER_WITHIN)
-        future.add_done_callback(functools.partial(_log_lost_grant, hold.request_id))
-        return Held(request_id=hold.request_id, amount=hold.amount,
-                    key_amount=hold.amount if limited else 0,
-                    balance_after=left - hold.amount)
+        return balance, quota if key_id is not None else None
 
     def _reader_here(self) -> sqlite3.Connection | None:
         if self._reader is None:
@@ -532,12 +590,19 @@ class SqliteWriter:
         # IMMEDIATE: the write lock first, so the balances read are the ones written back.
         connection.execute("BEGIN IMMEDIATE")
         try:
-            results = run_batch(SqliteTx(connection), jobs, self._clock())
+            # Under the write lock: nobody else commits until our COMMIT.
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+            tx = SqliteTx(connection)
+            results = run_batch(tx, jobs, self._clock())
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+        # Before the results go out (their holds then leave the ones in flight).
+        self._known.learn(tx.balances_seen, tx.quotas_seen,
+                          others_wrote=version != self._data_version)
+        self._data_version = version
         return results
 
     @staticmethod
