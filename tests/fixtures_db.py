@@ -14,9 +14,11 @@ Backend choice:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -203,3 +205,16 @@ def make_user(db_sessionmaker: SessionMaker) -> Callable[..., Awaitable[User]]:
             return await users.get_user(session, user.id)
 
     return factory
+
+
+@contextlib.contextmanager
+def sqlite_write_lock(db_url: str) -> Iterator[None]:
+    """SQLite's write lock, held by a second connection until the block ends (then rolled
+    back): shows what waits for a commit and what does not."""
+    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()

@@ -35,6 +35,7 @@ from cozegate.keys.schemas import KeyCreate
 from cozegate.keys.service import KeyService
 from cozegate.models import ApiKey, LedgerEntry, Reservation, UsageLog
 from cozegate.models.reservation import REFUNDED, RESERVED, SETTLED
+from tests.fixtures_db import sqlite_write_lock
 
 pytestmark = pytest.mark.db
 
@@ -389,18 +390,13 @@ async def test_flush_waits_for_a_lazy_job_already_in_a_batch(writer, db_backend:
                                                              db_url: str) -> None:
     if db_backend != "sqlite":
         pytest.skip("holds SQLite's write lock from a second connection")
-    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    with sqlite_write_lock(db_url):
         log: list[str] = []
         deferred = writer.submit(Recorded("settle", log), urgent=False, within=0.001)
         await asyncio.sleep(0.1)  # its delay is up: in a batch, waiting for the lock
         flushed = asyncio.ensure_future(writer.flush())
         await asyncio.sleep(0.3)
         assert not flushed.done() and not deferred.done()
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     await asyncio.wait_for(flushed, 5)
     assert deferred.done() and log == ["settle"]
 
@@ -409,17 +405,12 @@ async def test_flush_waits_for_a_commit_held_up_by_a_lock(writer, db_backend: st
                                                           db_url: str) -> None:
     if db_backend != "sqlite":
         pytest.skip("holds SQLite's write lock from a second connection")
-    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    with sqlite_write_lock(db_url):
         log: list[str] = []
         job = writer.submit(Recorded("late", log))
         flushed = asyncio.ensure_future(writer.flush())
         await asyncio.sleep(0.3)
         assert not flushed.done() and not job.done()
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     await asyncio.wait_for(flushed, 5)
     assert job.done() and log == ["late"]
 

@@ -4,7 +4,6 @@ failover, and every reason a key is refused. Exact amounts from the emulator's u
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -12,7 +11,6 @@ import httpx
 import openai
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from cozegate.billing.price_service import PriceService
 from cozegate.billing.service import BillingService
@@ -20,6 +18,7 @@ from cozegate.billing.writer import LAZY_DELAY
 from cozegate.emulator import EmulatorServer
 from cozegate.models import Reservation
 from cozegate.users.schemas import GroupCreate
+from tests.fixtures_db import sqlite_write_lock
 from tests.fixtures_emulator import catalog
 from tests.fixtures_gateway import Gateway
 
@@ -209,9 +208,7 @@ async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
             if await reserved_count(gateway, user_id):
                 break
             await asyncio.sleep(0.01)
-        blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
-        try:
+        with sqlite_write_lock(db_url):
             response = await asyncio.wait_for(answer, 10)
             assert response.status_code == 200
             assert await reserved_count(gateway, user_id) == 1  # not settled yet
@@ -221,9 +218,6 @@ async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
                 headers={"Authorization": f"Bearer {gateway.admin_key}"}))
             await asyncio.sleep(0.3)
             assert not reading.done() and not admin_reading.done()
-        finally:
-            blocker.execute("ROLLBACK")
-            blocker.close()
         used = (await asyncio.wait_for(reading, 10)).json()
         user = (await asyncio.wait_for(admin_reading, 10)).json()
     assert used["total_usage"] == 100.0  # cents: the settled 1.00
@@ -243,15 +237,10 @@ async def test_a_covered_call_waits_for_no_commit_at_all(
     user_id, key = await gateway.create_user("granted", balance="5")
     assert (await post(gateway, key, STORY_BODY)).status_code == 200  # warm: key cached
     assert await gateway.balance(user_id) == 4 * UNIT
-    blocker = sqlite3.connect(make_url(db_url).database, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    try:
+    with sqlite_write_lock(db_url):
         response = await asyncio.wait_for(post(gateway, key, STORY_BODY), 3)
         assert response.status_code == 200
         assert await reserved_count(gateway, user_id) == 0  # not even the hold is booked
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert await gateway.balance(user_id) == 3 * UNIT
     async with gateway.sessionmaker() as session:
         rows = (await session.scalars(select(Reservation).where(

@@ -107,13 +107,20 @@ async def test_an_interrupt_and_a_queued_start_are_written_alike(db_sessionmaker
     assert (by_writer["status"], by_writer["interrupt"]) == ("interrupted", question)
 
 
+async def held_run(writer, make_user, name: str, request_id: str,
+                   run_id: str) -> tuple[int, str]:
+    """A user holding 500 for ``request_id`` and the started run of that request."""
+    user = await make_user(name, balance=1_000)
+    await writer.submit(Hold(request_id, user.id, 500))
+    await writer.submit(RunStarted(run_id, start_data(request_id=request_id,
+                                                      user_id=user.id)))
+    return user.id, run_id
+
+
 async def test_the_end_copies_usage_settled_in_the_same_transaction(
         db_sessionmaker, writer, make_user) -> None:
-    user = await make_user("ran", balance=1_000)
-    await writer.submit(Hold("req-9", user.id, 500))
-    run_id = await writer.submit(RunStarted("run_9", start_data(request_id="req-9",
-                                                                user_id=user.id)))
-    usage = {"user_id": user.id, "input_tokens": 10, "output_tokens": 40,
+    user_id, run_id = await held_run(writer, make_user, "ran", "req-9", "run_9")
+    usage = {"user_id": user_id, "input_tokens": 10, "output_tokens": 40,
              "usage_estimated": True, "status": "success"}
     # Queued together: one batch, billing first, so the run sees the usage row.
     settled, ended = await asyncio.gather(
@@ -127,11 +134,8 @@ async def test_the_end_copies_usage_settled_in_the_same_transaction(
 
 async def test_the_end_reads_usage_settled_in_an_earlier_transaction(
         db_sessionmaker, writer, make_user) -> None:
-    user = await make_user("ran-before", balance=1_000)
-    await writer.submit(Hold("req-10", user.id, 500))
-    run_id = await writer.submit(RunStarted("run_10", start_data(request_id="req-10",
-                                                                 user_id=user.id)))
-    usage = {"user_id": user.id, "input_tokens": 3, "output_tokens": 7,
+    user_id, run_id = await held_run(writer, make_user, "ran-before", "req-10", "run_10")
+    usage = {"user_id": user_id, "input_tokens": 3, "output_tokens": 7,
              "usage_estimated": False, "status": "success"}
     assert (await writer.submit(Close("req-10", 120, SETTLED, usage=usage))).charged == 120
     assert await writer.submit(RunEnded(run_id, RunFinish(status="succeeded"))) is True
