@@ -212,12 +212,12 @@ def execute(tx: Tx, ops: Sequence[Op], now: datetime) -> list[Result]:
     for step in steps:
         if isinstance(step.op, Hold):
             holds[step.op.request_id] = step
-        else:
-            step.hold = holds.get(step.op.request_id)
-            if step.hold is None:
-                closes.append(step)
-            elif step.op.cost < 0:
-                raise ValueError("a cost cannot be negative")
+            continue
+        if step.op.cost < 0:
+            raise ValueError("a cost cannot be negative")
+        step.hold = holds.get(step.op.request_id)
+        if step.hold is None:
+            closes.append(step)
     for step in sorted(closes, key=lambda s: s.op.request_id):
         _claim(tx, step, stamp)
     live = [s for s in steps if s.result is None]
@@ -297,8 +297,6 @@ def _write(tx: Tx, sql: str, params: dict[str, Any]) -> None:
 def _claim(tx: Tx, step: _Step, stamp: Any) -> None:
     op = step.op
     assert isinstance(op, Close)
-    if op.cost < 0:
-        raise ValueError("a cost cannot be negative")
     row = tx.one(_CLAIM, {"request_id": op.request_id, "status": op.status, "now": stamp,
                           "cost": op.cost, "reason": op.reason or None, "reserved": RESERVED})
     if row is None:

@@ -341,8 +341,9 @@ class _Known:
             return balance, self._quotas[key_id]
 
 
-# One read for a grant: the user's balance and, if the key still exists, its quota.
-_COVER = ("SELECT users.balance, api_keys.id, api_keys.quota_remaining FROM users "
+# One read for a grant: the user's balance and the key's quota (NULL: an unlimited key, or
+# one deleted meanwhile, whose calls are the user's alone).
+_COVER = ("SELECT users.balance, api_keys.quota_remaining FROM users "
           "LEFT JOIN api_keys ON api_keys.id = ? WHERE users.id = ?")
 
 
@@ -496,10 +497,7 @@ class SqliteWriter:
             row = reader.execute(_COVER, (hold.api_key_id, hold.user_id)).fetchone()
         except sqlite3.Error:  # busy (it never waits: this is the event loop) or worse
             return None
-        if row is None:
-            return None  # no such user: the urgent hold says so
-        balance, key_id, quota = row
-        return balance, quota if key_id is not None else None
+        return row  # None: no such user, which the urgent hold says
 
     def _reader_here(self) -> sqlite3.Connection | None:
         if self._reader is None:
