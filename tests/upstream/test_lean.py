@@ -100,6 +100,28 @@ async def test_requests_reuse_one_connection(pool_for) -> None:
     assert b"\r\nUser-Agent: t\r\n" in first and b"\r\nContent-Length: 2\r\n" in first
 
 
+async def test_response_headers_read_as_httpx_reads_them(pool_for) -> None:
+    """Case-insensitive and repeated names joined, as httpx.Headers; each value UTF-8 when
+    it is valid, else ISO-8859-1 (httpx picks one encoding for all of a response's)."""
+    head = ok(b"{}", "X-Tt-Logid: 2025A", "Set-Thing: a", "set-thing: b").replace(
+        b"\r\n\r\n", b"\r\nX-Name: caf\xc3\xa9\r\nX-Old: caf\xe9\r\n\r\n", 1)
+    async with Server(answer(head)) as server:
+        response = await pool_for(server.url).send(post())
+        await response.aread()
+    expected = httpx.Headers([(k, v) for k, v in response.headers.raw])
+    for name in ("x-tt-logid", "X-TT-LOGID", "Set-Thing", "content-length"):
+        assert response.headers[name] == expected[name]
+    assert response.headers.get("set-thing") == "a, b"
+    assert response.headers["x-name"] == "café" and response.headers["x-old"] == "café"
+    assert response.headers.get("x-missing") is None and "x-missing" not in response.headers
+    assert response.headers.get("x-missing", "d") == "d" and "X-Tt-Logid" in response.headers
+    with pytest.raises(KeyError):
+        response.headers["x-missing"]
+    assert list(response.headers) == ["content-length", "x-tt-logid", "set-thing", "x-name",
+                                      "x-old"]
+    assert len(response.headers) == 5
+
+
 async def test_a_connection_the_server_closed_is_not_reused(pool_for) -> None:
     async with Server(answer(ok(), close=True)) as server:
         pool = pool_for(server.url)

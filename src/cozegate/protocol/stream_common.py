@@ -40,13 +40,15 @@ class StreamContext:
 
     @classmethod
     def for_request(cls, request: ChatCompletionRequest, *, completion_id: str | None = None,
-                    created: int | None = None) -> StreamContext:
+                    created: int | None = None, session_id: str | None = None
+                    ) -> StreamContext:
         return cls(
             completion_id=completion_id or new_completion_id(),
             model=request.model,
             created=int(time.time()) if created is None else created,
             include_usage=request.include_usage,
             output_mode=request.coze_output,
+            session_id=session_id,
         )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cozegate.keys.errors import ModelNotAllowed
@@ -133,7 +133,7 @@ class Relay:
                 await self._sessions.restore(key.id, pending)
             await self._metering.finish(call, _failed(exc))
             raise _as_openai(exc) from exc
-        context = replace(StreamContext.for_request(body), session_id=session_id)
+        context = StreamContext.for_request(body, session_id=session_id)
         converter = converter_for(target, context, conversation_id=body.conversation_id)
         converter.set_logid(stream.logid)
         resumes = pending.resumes + 1 if pending else int(plan.resume is not None)

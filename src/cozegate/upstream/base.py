@@ -44,7 +44,7 @@ class JSONResponse:
 
     body: dict[str, Any]
     logid: str | None
-    headers: httpx.Headers
+    headers: Mapping[str, str]  # httpx.Headers, or the lean client's LeanHeaders
 
 
 class BaseCozeClient:
