@@ -45,6 +45,35 @@ async def test_a_whole_stream_is_sent_then_ended() -> None:
     assert sent[-1]["more_body"] is False and state["closed"]
 
 
+async def test_items_encoded_between_first_and_last_bytes() -> None:
+    """``encode`` turns each item into one write; ``first`` goes out before the items and
+    ``last`` in the body's final write, with nothing after it."""
+    state: dict[str, Any] = {}
+
+    async def numbers() -> AsyncIterator[int]:
+        try:
+            for i in range(3):
+                yield i
+        finally:
+            state["closed"] = True
+
+    (receive, send), sent = client()
+    response = EventStreamResponse(numbers(), encode=lambda i: b"n%d;" % i, first=b"hi;",
+                                   last=b"bye")
+    await response({"type": "http"}, receive, send)
+    assert [m["body"] for m in sent[1:]] == [b"hi;", b"n0;", b"n1;", b"n2;", b"bye"]
+    assert [m["more_body"] for m in sent[1:]] == [True, True, True, True, False]
+    assert state["closed"]
+
+
+async def test_last_bytes_are_not_sent_when_the_client_leaves() -> None:
+    state: dict[str, Any] = {}
+    (receive, send), sent = client(leave_after=0.05)
+    response = EventStreamResponse(body(state, 1000, pause=0.01), last=b"data: [DONE]\n\n")
+    await response({"type": "http"}, receive, send)
+    assert state["closed"] and all(m.get("body") != b"data: [DONE]\n\n" for m in sent)
+
+
 async def test_a_client_leaving_stops_the_body_quietly() -> None:
     state: dict[str, Any] = {}
     (receive, send), sent = client(leave_after=0.05)

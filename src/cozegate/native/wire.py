@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator
 from types import MappingProxyType
 from typing import Any
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from cozegate.kit.event_stream_response import EventStreamResponse
 from cozegate.kit.ids import logid as new_logid
 from cozegate.protocol.coze import CozeResult
 
 JSON_TYPE = "application/json; charset=utf-8"
-SSE_TYPE = "text/event-stream; charset=utf-8"
 SSE_HEADERS = MappingProxyType({"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
                                 "Connection": "keep-alive"})
 
@@ -42,9 +42,12 @@ def relayed(result: CozeResult) -> Response:
     return coze_json(dict(result.raw), result.logid)
 
 
-def event_stream(chunks: AsyncIterator[bytes], logid: str | None) -> StreamingResponse:
+def event_stream(chunks: AsyncIterator[bytes], logid: str | None) -> EventStreamResponse:
+    """``text/event-stream; charset=utf-8``, as Coze sends it. EventStreamResponse rather
+    than Starlette's StreamingResponse: no task group per stream, and the relay's ``finally``
+    (its settlement) runs as soon as the client leaves."""
     headers = {**SSE_HEADERS, "X-Tt-Logid": logid or new_logid()}
-    return StreamingResponse(chunks, media_type=SSE_TYPE, headers=headers)
+    return EventStreamResponse(chunks, headers=headers)
 
 
 def _body_logid(body: dict[str, Any]) -> str | None:

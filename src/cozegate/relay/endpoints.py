@@ -70,20 +70,9 @@ async def respond(runtime: Runtime, body: ChatCompletionRequest, key: KeyRecord,
         # Nothing was sent yet, so the failure can still be a proper HTTP error.
         await _drain(bursts)
         raise first[0].error
-    return EventStreamResponse(_sse(first, bursts), headers=SSE_HEADERS)
-
-
-async def _sse(first: list[StreamItem] | None,
-               bursts: AsyncIterator[list[StreamItem]]) -> AsyncIterator[bytes]:
-    """One write per burst of items (see RelayRun.bursts)."""
-    try:
-        if first:
-            yield _encode(first)
-        async for burst in bursts:
-            yield _encode(burst)
-        yield DONE
-    finally:
-        await bursts.aclose()  # type: ignore[attr-defined]
+    # One write per burst of items (see RelayRun.bursts); [DONE] rides with the last one.
+    return EventStreamResponse(bursts, encode=_encode, first=_encode(first) if first else b"",
+                               last=DONE, headers=SSE_HEADERS)
 
 
 def _encode(burst: list[StreamItem]) -> bytes:

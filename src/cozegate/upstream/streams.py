@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, NoReturn, Self, TypeVar
 
 import httpx
 
@@ -77,7 +77,7 @@ class EventStream(Generic[E]):
         return self.response.headers.get("x-tt-logid")
 
     @property
-    def headers(self) -> httpx.Headers:
+    def headers(self) -> Mapping[str, str]:
         return self.response.headers
 
     @property
@@ -122,18 +122,39 @@ class EventStream(Generic[E]):
 
     async def next_event(self, wait: float | None = None) -> E | Idle:
         """The next event; ``IDLE`` when ``wait`` seconds pass without one (the read goes
-        on: call again); StopAsyncIteration at the end."""
-        loop = asyncio.get_running_loop()
-        deadline = None if wait is None else loop.time() + wait
-        while not self._pending:
-            if self._stopped:
-                raise StopAsyncIteration
-            # A chunk without a whole event does not restart the wait.
-            left = None if deadline is None else max(deadline - loop.time(), 0.0)
-            if not await self._read_more(left):
-                return IDLE
-        event = self._pending.popleft()
-        if self._is_last(event) and not self._pending:
+        on: call again); StopAsyncIteration at the end.
+
+        The read of a chunk is written out here, not in a coroutine of its own: it runs for
+        every chunk of every stream, and each coroutine in the chain is resumed twice per
+        chunk."""
+        pending = self._pending
+        if not pending:
+            deadline = None
+            if wait is not None:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + wait
+            while not pending:
+                if self._stopped:
+                    raise StopAsyncIteration
+                # A chunk without a whole event does not restart the wait.
+                left = None if deadline is None else max(deadline - loop.time(), 0.0)
+                try:
+                    # The lean client's read awaited directly: one coroutine fewer.
+                    next_lean = self._next_lean
+                    chunk = await (self._next_chunk(left) if next_lean is None
+                                   else next_lean(left))
+                except Exception as exc:
+                    if self._stopped:
+                        continue  # we closed it (aclose from another task): a clean end
+                    await self._broke(exc)
+                if chunk is IDLE:
+                    return IDLE
+                if chunk:
+                    self._parse(chunk)  # type: ignore[arg-type]
+                else:
+                    await self._at_eof()
+        event = pending.popleft()
+        if self._is_last(event) and not pending:
             await self._read_end_of_body()
             await self.aclose()
         return event
@@ -178,30 +199,19 @@ class EventStream(Generic[E]):
         except StopAsyncIteration:
             return b""
 
-    async def _read_more(self, wait: float | None) -> bool:
-        """Read one chunk and parse its events; False when ``wait`` s passed without one."""
-        try:
-            # The lean client's read awaited directly: one coroutine fewer per chunk.
-            next_lean = self._next_lean
-            chunk = await (self._next_chunk(wait) if next_lean is None else next_lean(wait))
-        except Exception as exc:
-            if self._stopped:
-                return True  # we closed it (aclose from another task): a clean end, not a break
-            await self.aclose()
-            if isinstance(exc, httpx.HTTPError):
-                raise map_stream_error(exc, self.response.request, self._idle_timeout) from exc
-            # A custom transport's own exception (see transport/http.py send()).
-            raise CozeStreamError(f"Coze stream broke: {type(exc).__name__}: {exc}") from exc
-        if chunk is IDLE:
-            return False
-        if not chunk:
-            await self._at_eof()
-            return True
-        for sse in self._parser.feed(chunk):  # type: ignore[arg-type]
+    async def _broke(self, exc: Exception) -> NoReturn:
+        """The read of a chunk failed: close, and raise what it means for a stream."""
+        await self.aclose()
+        if isinstance(exc, httpx.HTTPError):
+            raise map_stream_error(exc, self.response.request, self._idle_timeout) from exc
+        # A custom transport's own exception (see transport/http.py send()).
+        raise CozeStreamError(f"Coze stream broke: {type(exc).__name__}: {exc}") from exc
+
+    def _parse(self, chunk: bytes) -> None:
+        for sse in self._parser.feed(chunk):
             if _carries_nothing(sse):
                 continue
             self._accept(self._make_event(sse))
-        return True
 
     def _accept(self, event: E) -> None:
         if self._stopped:
