@@ -47,6 +47,23 @@ def _db_value(name: str, value: Any) -> Any:
     return json.dumps(value) if name in _JSON and value is not None else value
 
 
+def _with_json_encoded(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with its JSON columns encoded (``_db_value`` for a whole row, in place)."""
+    for name in _JSON:
+        value = values.get(name)
+        if value is not None:
+            values[name] = json.dumps(value)
+    return values
+
+
+# The schemas' fields read off the model: model_dump gives the same values for these flat
+# models (ints, strings, flags, plain dicts) at several times the cost, and a run row is
+# built for every call on the billing writer's thread (measured: 22-27 µs of Python per
+# finished run before, see RunRecorded).
+_START_FIELDS = tuple(RunStart.model_fields)
+_FINISH_FIELDS = tuple(RunFinish.model_fields)
+
+
 def _set_fields(tx: Tx, run_id: str, values: dict[str, Any], guard: str,
                 guard_params: dict[str, Any]) -> bool:
     """RunRepository.set_fields: one guarded UPDATE (columns from the schemas only)."""
@@ -75,7 +92,8 @@ class RunStarted:
 
     def row(self, tx: Tx, now: datetime) -> dict[str, Any]:
         stamp = tx.stamp(self.at or now)
-        values = {name: _db_value(name, value) for name, value in self.data.model_dump().items()}
+        data = self.data
+        values = _with_json_encoded({name: getattr(data, name) for name in _START_FIELDS})
         values.update(id=self.run_id, created_at=stamp, updated_at=stamp,
                       started_at=stamp if self.data.status == RUN_RUNNING else None,
                       input_tokens=0, output_tokens=0, usage_estimated=False, cost=0)
@@ -138,8 +156,8 @@ class RunEnded:
     def end_values(self, tx: Tx, now: datetime, request_id: str | None,
                    created_at: datetime) -> dict[str, Any]:
         data = self.data
-        values: dict[str, Any] = {
-            name: value for name, value in data.model_dump().items() if value is not None}
+        values: dict[str, Any] = {name: value for name in _FINISH_FIELDS
+                                  if (value := getattr(data, name)) is not None}
         if request_id and (data.cost is None or data.input_tokens is None):
             written = tx.usage_written.get(request_id)  # settled in this transaction
             usage = tx.one(_USAGE, {"request_id": request_id}) if written is None \
@@ -168,6 +186,6 @@ class RunRecorded:
         row = self.started.row(tx, now)
         created_at = self.started.at or now
         end = self.ended.end_values(tx, now, self.started.data.request_id, created_at)
-        row.update({name: _db_value(name, value) for name, value in end.items()})
+        row.update(_with_json_encoded(end))
         tx.run(_insert_for(tuple(row)), row)
         return True
