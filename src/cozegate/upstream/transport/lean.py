@@ -365,14 +365,8 @@ class LeanHeaders(Mapping[str, str]):
             raise KeyError(name)
         return ", ".join([_header_text(value) for value in values])
 
-    def get(self, name: str, default: Any = None) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            return default
-
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+        return isinstance(name, str) and self.get(name) is not None  # get: Mapping's
 
     def __iter__(self) -> Iterator[str]:
         return iter(dict.fromkeys(_header_text(key).lower() for key, _ in self.raw))
