@@ -118,20 +118,18 @@ class WorkflowEvent(_EventBase):
     """An event of ``stream_run`` / ``stream_resume``; unknown event names are preserved."""
 
     def __init__(self, sse: SSEEvent) -> None:
-        super().__init__(sse)
+        # The base's assignments written out, and ``is_final`` set here rather than a
+        # property: one event per streamed chunk, and the stream asks it of every event.
+        self.sse = sse
+        self.event = event = sse.event or "message"
+        self.data = sse.data
         self.id: int | None = _parse_id(sse.id)
-        self.type: WorkflowEventType = WorkflowEventType.parse(self.event)
+        self.type: WorkflowEventType = WorkflowEventType.parse(event)
+        # Done, Error or Interrupt: the run is over (a Done may still follow the others).
+        self.is_final: bool = self.type in _WORKFLOW_FINAL
 
     def __repr__(self) -> str:
         return f"WorkflowEvent(id={self.id!r}, event={self.event!r}, data={self.data[:80]!r})"
-
-    @property
-    def is_final(self) -> bool:
-        return self.type in (
-            WorkflowEventType.DONE,
-            WorkflowEventType.ERROR,
-            WorkflowEventType.INTERRUPT,
-        )
 
     @lazy_property
     def message(self) -> WorkflowEventMessage | None:
@@ -156,11 +154,15 @@ class WorkflowEvent(_EventBase):
         return None
 
 
+_WORKFLOW_FINAL = frozenset(
+    (WorkflowEventType.DONE, WorkflowEventType.ERROR, WorkflowEventType.INTERRUPT))
+
+
 def _parse_id(value: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return int(value.strip())
+        return int(value)  # surrounding whitespace is allowed by int() itself
     except ValueError:
         return None
 

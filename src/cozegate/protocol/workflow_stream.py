@@ -94,9 +94,11 @@ class WorkflowStreamConverter(StreamConverter):
             self._note_debug_url(data.get("debug_url"))
 
     def _on_message(self, data: dict[str, Any]) -> list[StreamItem]:
-        usage = CozeUsage.from_coze(data.get("usage"))
-        if usage is not None:
-            self.result.usage = usage.merged_max(self.result.usage)
+        reported = data.get("usage")
+        if reported is not None:  # most chunks carry none: no call for them
+            usage = CozeUsage.from_coze(reported)
+            if usage is not None:
+                self.result.usage = usage.merged_max(self.result.usage)
         content = data.get("content")
         text = content if isinstance(content, str) else ""
         raw = self.context.output_mode == "raw"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import operator
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
@@ -263,8 +264,8 @@ class ChatStream(EventStream[ChatEvent]):
         )
 
 
-def _workflow_final(event: WorkflowEvent) -> bool:
-    return event.is_final
+# C-level callables: asked of every event of every stream.
+_workflow_final: Callable[[WorkflowEvent], bool] = operator.attrgetter("is_final")
 
 
 def _workflow_last(event: WorkflowEvent) -> bool:
