@@ -127,6 +127,7 @@ def render(runner: Runner, args: argparse.Namespace, info: dict[str, Any], stamp
         "## Summary",
         "",
         report.table(runner.rows),
+        *floor_summary(runner.raw),
         "## Details",
         "",
         *runner.details,
@@ -134,6 +135,25 @@ def render(runner: Runner, args: argparse.Namespace, info: dict[str, Any], stamp
     if clients:
         lines += ["", compare_clients.render(clients)]
     return "\n".join(lines) + "\n"
+
+
+def floor_summary(raw: dict[str, Any]) -> list[str]:
+    """CPU per request of the stack floor against cozegate's, at the same load: how much of
+    a call is the gateway's own work (see bench/stack_floor.py)."""
+    pairs = [("non-stream c=16", raw.get("floor_nonstream_c16"), raw.get("b_via_c16")),
+             ("OpenAI stream c=64", raw.get("floor_stream"), raw.get("c_via_stream"))]
+    parts = []
+    for name, floor, via in pairs:
+        f = (floor or {}).get("server_cpu_us_per_req")
+        v = (via or {}).get("server_cpu_us_per_req")
+        if f and v:
+            parts.append(f"{name}: {f:,.0f} µs per request for the floor ({floor['rps']:,.0f} "
+                         f"req/s), {v:,.0f} µs for cozegate, so {100 * (v - f) / v:.0f}% of "
+                         "cozegate's CPU is its own work")
+    if not parts:
+        return []
+    return ["Stack floor (uvicorn and the lean client relaying with no gateway logic; see "
+            "Details): " + "; ".join(parts) + ".", ""]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -176,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         runner.ceiling()
         if not args.no_compare_clients:
             clients = compare_clients.compare_all(args.duration, out_dir, args.repeat)
+        runner.stack_floor()
         runner.start()
         runner.latency_c1()
         runner.throughput()

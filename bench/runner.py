@@ -15,7 +15,7 @@ from typing import Any
 from bench import report
 from bench.gateway import Gateway, GatewayUnavailable, prepare_gateway, start_gateway
 from bench.gateway_db import prepare_gateway_db
-from bench.procs import Child, free_port, pinned, python_module, vmrss_kib
+from bench.procs import Child, free_port, pinned, python_module, vmrss_kib, wait_port
 from bench.scenarios import Target, configure_upstream, hold_and_sample, run_loadgen
 
 GATEWAY_CPU = 0
@@ -158,6 +158,37 @@ class Runner:
         self.details.append(report.detail_table(
             "Load-generator ceiling (loadgen alone on core 1, fake upstream alone on core 0)",
             runs))
+
+    # -- the stack floor (run before the gateway starts: core 0 must be free)
+    def stack_floor(self) -> None:
+        """uvicorn + the lean client relaying with no gateway logic (bench.stack_floor), on
+        core 0 as the gateway will be: the part of a request's CPU no gateway change can
+        remove."""
+        upstream, up_url = start_upstream(UPSTREAM_CPU, self.out_dir / "upstream-floor.log")
+        port = free_port()
+        floor = Child("stack-floor", pinned(python_module(
+            "bench.stack_floor", "--port", str(port), "--upstream", up_url), GATEWAY_CPU),
+            log=self.out_dir / "stack-floor.log")
+        try:
+            if floor.wait_for(r"stack floor on", timeout=30) is None or \
+                    not wait_port(port, timeout=30):
+                print(f"  stack floor did not start: {floor.tail(5)!r}", flush=True)
+                return
+            url = f"http://127.0.0.1:{port}"
+            self.pids[url] = floor.pid
+            t = Target(url, "openai", "none")
+            configure_upstream(up_url, 0, NONSTREAM_CHUNKS)
+            runs = {f"non-stream c={c}": self.load(f"floor_nonstream_c{c}", t, "nonstream", c)
+                    for c in (1, 16, 64)}
+            configure_upstream(up_url, STREAM_DELAY_MS, STREAM_CHUNKS)
+            runs["stream, 20 chunks × 5 ms, c=64"] = self.load(
+                "floor_stream", t, "stream", STREAM_C)
+        finally:
+            floor.stop()
+            upstream.stop()
+        self.details.append(report.detail_table(
+            "Stack floor: uvicorn + the lean client, relaying with no gateway logic "
+            "(bench/stack_floor.py on core 0, loadgen and fake upstream on core 1)", runs))
 
     # -- (a)
     def latency_c1(self) -> None:

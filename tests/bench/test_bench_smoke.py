@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from bench.fake_upstream import UpstreamConfig, bound_port, start_server
 from bench.loadgen import LoadConfig, hold_streams, run_load
+from bench.stack_floor import StackFloor
+
+from cozegate.kit.serving import ThreadedServer
 
 CHUNKS = 5
 WORKFLOW_EVENTS = CHUNKS + 2  # N Messages + End message with usage + Done
@@ -127,3 +130,18 @@ async def test_openai_stream_ttfc_waits_for_content() -> None:
     assert (r["ok"], r["errors"]) == (3, {})  # Connection: close → reconnects each time
     # The role-only delta came at once; TTFC is measured to the first real content.
     assert r["ttfc_ms"]["min"] >= 40
+
+
+async def test_stack_floor_relays_both_modes(upstream: tuple[str, UpstreamConfig]) -> None:
+    """The runner's stack floor (bench/stack_floor.py) answers the load generator's OpenAI
+    requests through the fake upstream: JSON, and streams ending with [DONE]."""
+    url, cfg = upstream
+    cfg.delay_ms = 1
+    with ThreadedServer(StackFloor(url)) as floor:
+        plain = await run_load(LoadConfig(url=floor.url, api="openai", requests=20,
+                                          concurrency=2))
+        streamed = await run_load(LoadConfig(url=floor.url, api="openai", mode="stream",
+                                             requests=10, concurrency=2))
+    assert (plain["ok"], plain["errors"]) == (20, {})
+    assert (streamed["ok"], streamed["errors"]) == (10, {})
+    assert streamed["ttfc_ms"]["n"] == 10  # a content delta came before [DONE]
