@@ -264,7 +264,7 @@ class ChatStream(EventStream[ChatEvent]):
         )
 
 
-# C-level callables: asked of every event of every stream.
+# A C-level callable (no Python frame): asked of every event of every stream.
 _workflow_final: Callable[[WorkflowEvent], bool] = operator.attrgetter("is_final")
 
 
