@@ -118,14 +118,11 @@ class WorkflowEvent(_EventBase):
     """An event of ``stream_run`` / ``stream_resume``; unknown event names are preserved."""
 
     def __init__(self, sse: SSEEvent) -> None:
-        # The base's assignments written out, and ``is_final`` set here rather than a
-        # property: one event per streamed chunk, and the stream asks it of every event.
-        self.sse = sse
-        self.event = event = sse.event or "message"
-        self.data = sse.data
+        super().__init__(sse)
         self.id: int | None = _parse_id(sse.id)
-        self.type: WorkflowEventType = WorkflowEventType.parse(event)
+        self.type: WorkflowEventType = WorkflowEventType.parse(self.event)
         # Done, Error or Interrupt: the run is over (a Done may still follow the others).
+        # Set here rather than a property: the stream asks it of every event.
         self.is_final: bool = self.type in _WORKFLOW_FINAL
 
     def __repr__(self) -> str:

@@ -381,8 +381,6 @@ class LeanHeaders(Mapping[str, str]):
         values = [value for key, value in self.raw if key == wanted]
         if not values:
             return None
-        if len(values) == 1:
-            return _header_text(values[0])
         return ", ".join([_header_text(value) for value in values])
 
     def __iter__(self) -> Iterator[str]:
