@@ -145,3 +145,19 @@ async def test_stack_floor_relays_both_modes(upstream: tuple[str, UpstreamConfig
     assert (plain["ok"], plain["errors"]) == (20, {})
     assert (streamed["ok"], streamed["errors"]) == (10, {})
     assert streamed["ttfc_ms"]["n"] == 10  # a content delta came before [DONE]
+
+
+@pytest.mark.slow
+def test_hops_stamps_every_step_of_a_real_gateway() -> None:
+    """bench.hops wraps private methods of uvicorn and cozegate: if one is renamed, its
+    stamps stop and the steps go missing (a gateway subprocess, ~10 s)."""
+    from bench.hops import STEPS, measure
+
+    [(api, concurrency, hops)] = measure([("openai", 2)], duration=1.0, warmup=0.5)
+    assert (api, concurrency) == ("openai", 2)
+    assert hops["loadgen"]["errors"] == {}
+    assert hops["streams"] > 0
+    assert set(STEPS) <= set(hops)
+    # The upstream waits 5 ms before the first chunk, and the whole covers every step.
+    assert hops["head->rx"]["p50"] >= 4.5
+    assert hops["recv->tx"]["p50"] >= hops["head->rx"]["p50"]
