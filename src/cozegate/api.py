@@ -10,6 +10,7 @@ from cozegate.native.router import router as coze_router
 from cozegate.relay.endpoints import router as relay_router
 from cozegate.runs import endpoints as runs
 from cozegate.tasks.endpoints import router as tasks_router
+from cozegate.web.router import install_console
 
 
 def include_routers(app: FastAPI) -> None:
@@ -20,3 +21,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(runs.router)
     app.include_router(runs.admin_router)
     app.include_router(tasks_router)
+    install_console(app)

@@ -1,0 +1,225 @@
+"""The web console over real HTTP: sign-in, the pages, and every change it can make, checked
+against the admin API (the same services) with exact amounts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from tests.admin.helpers import admin, story
+from tests.fixtures_gateway import Gateway
+
+pytestmark = pytest.mark.db
+
+RAW_KEY = re.compile(r"sk-[A-Za-z0-9_-]{20,}")
+
+
+def console(gateway: Gateway, origin: str | None = None) -> httpx.AsyncClient:
+    """A browser-like client: keeps the cookie, posts forms with the console's Origin."""
+    return httpx.AsyncClient(base_url=f"{gateway.url}/console", timeout=30,
+                             headers={"Origin": origin or gateway.url})
+
+
+@asynccontextmanager
+async def signed_in(gateway: Gateway, key: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    async with console(gateway) as client:
+        answer = await client.post("/login", data={"key": key or gateway.admin_key})
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"].endswith("/console/overview")
+        yield client
+
+
+def alert(page: httpx.Response) -> str:
+    found = re.search(r'role="alert">([^<]*)<', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+async def test_pages_need_an_admin_key_and_the_cookie_is_locked_down(gateway: Gateway) -> None:
+    _, user_key = await gateway.create_user("erin", "1")
+    async with console(gateway) as http:
+        away = await http.get("/users")
+        assert away.status_code == 303 and away.headers["location"] == "/console/login"
+        assert (await http.get("/login")).status_code == 200
+
+        wrong = await http.post("/login", data={"key": "sk-nope"})
+        assert wrong.status_code == 401 and "cozegate_console" not in wrong.headers.get(
+            "set-cookie", "")
+        not_admin = await http.post("/login", data={"key": user_key})
+        assert not_admin.status_code == 403
+        assert alert(not_admin) == "this key is not an admin key"
+        assert (await http.get("/overview")).status_code == 303
+
+        good = await http.post("/login", data={"key": gateway.admin_key})
+        assert good.status_code == 303
+        cookie = good.headers["set-cookie"].lower()
+        for attribute in ("httponly", "samesite=strict", "path=/console"):
+            assert attribute in cookie
+        for page in ("overview", "users", "keys", "channels", "prices", "usage"):
+            shown = await http.get(f"/{page}")
+            assert shown.status_code == 200, (page, shown.text)
+            assert shown.headers["cache-control"] == "no-store"
+            assert "frame-ancestors 'none'" in shown.headers["content-security-policy"]
+        assert "sandbox" in (await http.get("/channels")).text
+
+        out = await http.post("/logout")
+        assert out.status_code == 303 and out.headers["location"] == "/console/login"
+        assert (await http.get("/overview")).status_code == 303
+    async with httpx.AsyncClient(base_url=gateway.url) as http:
+        paths = (await http.get("/openapi.json")).json()["paths"]
+        assert not [path for path in paths if path.startswith("/console")]
+
+
+async def test_a_revoked_admin_key_is_out_at_once(gateway: Gateway) -> None:
+    async with admin(gateway) as api:
+        boss = (await api.post("/users", json={"name": "boss", "is_admin": True})).json()
+        key = (await api.post("/keys", json={"user_id": boss["id"], "name": "web"})).json()
+        async with signed_in(gateway, key["key"]) as http:
+            assert (await http.get("/users")).status_code == 200
+            assert (await api.patch(f"/keys/{key['id']}", json={"enabled": False})
+                    ).status_code == 200
+            assert (await http.get("/users")).status_code == 303
+
+
+async def test_forms_from_another_site_are_refused_and_change_nothing(gateway: Gateway) -> None:
+    user_id, _ = await gateway.create_user("frank", "2")
+    async with signed_in(gateway) as http:
+        for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                        {"Origin": "", "Referer": ""}):
+            refused = await http.post(f"/users/{user_id}/top-up", headers=headers,
+                                      data={"amount": "5", "reason": "free money"})
+            assert refused.status_code == 403, headers
+            assert refused.json()["error"]["code"] == "cross_site_form"
+        # A browser that sends no Origin still sends the page it came from.
+        same = await http.post(f"/users/{user_id}/top-up",
+                               headers={"Origin": "", "Referer": f"{gateway.url}/console/users"},
+                               data={"amount": "1", "reason": "referer"})
+        assert same.status_code == 303
+    assert await gateway.balance(user_id) == 3_000_000
+
+
+async def test_users_top_up_and_switch_with_exact_ledger(gateway: Gateway) -> None:
+    async with signed_in(gateway) as http:
+        made = await http.post("/users", data={"name": "gina", "email": "g@example.com"})
+        assert made.status_code == 303 and made.headers["location"].endswith(
+            "/users?done=user-created")
+        assert "User created." in (await http.get(gateway.url + made.headers["location"])).text
+        taken = await http.post("/users", data={"name": "gina"})
+        assert taken.status_code == 409 and "gina" in alert(taken)
+
+        async with admin(gateway) as api:
+            gina = (await api.get("/users", params={"name": "gina"})).json()["items"][0]
+            topped = await http.post(f"/users/{gina['id']}/top-up",
+                                     data={"amount": "12.5", "reason": "invoice 7"})
+            assert topped.status_code == 303
+            negative = await http.post(f"/users/{gina['id']}/top-up",
+                                       data={"amount": "-1", "reason": "oops"})
+            assert negative.status_code == 400
+            assert alert(negative) == "a top-up must be positive"
+            no_reason = await http.post(f"/users/{gina['id']}/top-up", data={"amount": "1"})
+            assert no_reason.status_code == 400 and "reason" in alert(no_reason)
+            nobody = await http.post("/users/999999/top-up",
+                                     data={"amount": "1", "reason": "x"})
+            assert nobody.status_code == 404
+
+            ledger = (await api.get(f"/users/{gina['id']}/ledger")).json()
+            assert [(e["kind"], e["amount"], e["reason"]) for e in ledger["items"]] == [
+                ("top_up", "12.500000", "invoice 7")]
+            assert "12.500000" in (await http.get("/users")).text
+
+            off = await http.post(f"/users/{gina['id']}/enabled", data={"enabled": "false"})
+            assert off.status_code == 303
+            assert (await api.get(f"/users/{gina['id']}")).json()["enabled"] is False
+
+
+async def test_a_new_key_is_shown_once_works_and_can_be_disabled(gateway: Gateway) -> None:
+    user_id, _ = await gateway.create_user("hank", "5")
+    async with signed_in(gateway) as http:
+        created = await http.post("/keys", data={
+            "user_id": str(user_id), "name": "web-key", "quota": "2", "rpm_limit": "30",
+            "expires_in_days": "30", "allowed_models": "coze-workflow, coze-chatflow",
+            "allowed_ips": ""})
+        assert created.status_code == 201, created.text
+        raw = RAW_KEY.findall(created.text)
+        assert len(raw) == 1
+        key = raw[0]
+        listing = await http.get("/keys")
+        assert key not in listing.text and f"sk-…{key[-4:]}" in listing.text
+
+        async with admin(gateway) as api:
+            shown = next(k for k in (await api.get("/keys", params={"user_id": user_id})
+                                 ).json()["items"] if k["name"] == "web-key")
+        assert (shown["quota"], shown["rpm_limit"]) == ("2.000000", 30)
+        assert shown["allowed_models"] == ["coze-workflow", "coze-chatflow"]
+        assert shown["expires_at"] is not None and shown["allowed_ips"] is None
+
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            models = await client.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+            assert models.status_code == 200
+            off = await http.post(f"/keys/{shown['id']}/enabled", data={"enabled": "false"})
+            assert off.status_code == 303
+            refused = await client.get("/v1/models",
+                                       headers={"Authorization": f"Bearer {key}"})
+            assert refused.status_code in (401, 403)
+
+        bad = await http.post("/keys", data={"user_id": str(user_id), "name": "x",
+                                             "allowed_ips": "not-an-ip"})
+        assert bad.status_code == 400 and "allowed_ips" in alert(bad)
+        unknown = await http.post("/keys", data={"user_id": "999999", "name": "x"})
+        assert unknown.status_code == 404
+
+
+async def test_prices_usage_and_export(gateway: Gateway) -> None:
+    user_id, key = await gateway.create_user("ivy", "10")
+    async with signed_in(gateway) as http:
+        saved = await http.post("/prices", data={"target": "coze-workflow",
+                                                 "input_price_per_1k": "0.004",
+                                                 "output_price_per_1k": "0.008"})
+        assert saved.status_code == 303
+        both = await http.post("/prices", data={"target": "x", "input_price_per_1k": "1",
+                                                "fixed_price": "1"})
+        assert both.status_code == 400 and "not both" in alert(both)
+        no_target = await http.post("/prices", data={"fixed_price": "1"})
+        assert no_target.status_code == 400
+        async with admin(gateway) as api:
+            price = (await api.get("/prices/coze-workflow")).json()
+            assert (price["input_price_per_1k"], price["output_price_per_1k"]) == (
+                "0.004", "0.008")
+            assert (await api.get("/prices/x")).status_code == 404
+
+        answer = await story(gateway, key)
+        assert answer.status_code == 200, answer.text
+        await gateway.booked()
+        page = await http.get("/usage", params={"status": "success", "user_id": str(user_id)})
+        assert page.status_code == 200 and "ivy-key" in page.text
+        assert "ivy-key" not in (await http.get("/usage", params={"status": "error"})).text
+        exported = await http.get("/usage.csv", params={"status": "success"})
+        assert exported.status_code == 200
+        assert exported.headers["content-type"].startswith("text/csv")
+        lines = exported.text.strip().splitlines()
+        assert lines[0].startswith("id,created_at,request_id") and len(lines) >= 2
+        assert any(",ivy-key," in line for line in lines[1:])
+        assert "ivy-key" in (await http.get("/overview")).text
+
+
+async def test_channel_test_and_switch(gateway: Gateway) -> None:
+    async with admin(gateway) as api:
+        sandbox = (await api.get("/channels", params={"name": "sandbox"})).json()["items"][0]
+    async with signed_in(gateway) as http:
+        tested = await http.post(f"/channels/{sandbox['id']}/test")
+        assert tested.status_code == 200 and "Coze answered in" in tested.text
+        unknown = await http.post("/channels/999999/test")
+        assert unknown.status_code == 404
+        off = await http.post(f"/channels/{sandbox['id']}/enabled", data={"enabled": "false"})
+        assert off.status_code == 303
+        async with admin(gateway) as api:
+            assert (await api.get(f"/channels/{sandbox['id']}")).json()["status"] == "disabled"
+            events = (await api.get(f"/channels/{sandbox['id']}/events")).json()["items"]
+            assert (events[-1]["kind"], events[-1]["message"]) == ("disabled",
+                                                                  "from the web console")
+        back = await http.post(f"/channels/{sandbox['id']}/enabled", data={"enabled": "true"})
+        assert back.status_code == 303
