@@ -94,12 +94,31 @@ async def test_forms_from_another_site_are_refused_and_change_nothing(gateway: G
                                       data={"amount": "5", "reason": "free money"})
             assert refused.status_code == 403, headers
             assert refused.json()["error"]["code"] == "cross_site_form"
+        other_port = gateway.url.rsplit(":", 1)[0] + ":1"
+        assert (await http.post(f"/users/{user_id}/top-up", headers={"Origin": other_port},
+                                data={"amount": "5", "reason": "x"})).status_code == 403
+        # Behind a TLS proxy the page is https while the gateway sees http: same host.
+        tls = await http.post(f"/users/{user_id}/top-up",
+                              headers={"Origin": gateway.url.replace("http:", "https:")},
+                              data={"amount": "1", "reason": "tls page"})
+        assert tls.status_code == 303
         # A browser that sends no Origin still sends the page it came from.
         same = await http.post(f"/users/{user_id}/top-up",
                                headers={"Origin": "", "Referer": f"{gateway.url}/console/users"},
                                data={"amount": "1", "reason": "referer"})
         assert same.status_code == 303
-    assert await gateway.balance(user_id) == 3_000_000
+    assert await gateway.balance(user_id) == 4_000_000
+
+
+async def test_the_cookie_is_secure_behind_a_tls_proxy(gateway: Gateway) -> None:
+    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS): the proxy.
+    async with console(gateway) as http:
+        answer = await http.post("/login", data={"key": gateway.admin_key},
+                                 headers={"X-Forwarded-Proto": "https"})
+        assert answer.status_code == 303
+        assert "secure" in answer.headers["set-cookie"].lower()
+        plain = await http.post("/login", data={"key": gateway.admin_key})
+        assert "secure" not in plain.headers["set-cookie"].lower()
 
 
 async def test_users_top_up_and_switch_with_exact_ledger(gateway: Gateway) -> None:

@@ -48,12 +48,15 @@ async def console_admin(request: Request, runtime: RuntimeDep) -> KeyRecord:
 
 
 def same_origin(request: Request) -> bool:
-    """The form came from a page of this host (scheme, host and port as the browser saw them)."""
+    """The form came from a page of this host (host and port, as the browser addressed both).
+
+    The scheme is not compared: behind a TLS proxy that does not forward it, the browser's
+    ``https`` page posts to what the gateway sees as ``http``. Another site cannot post
+    from this host's name."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return False
-    origin = urlsplit(source)
-    return (origin.scheme, origin.netloc) == (request.url.scheme, request.url.netloc)
+    return urlsplit(source).netloc == request.url.netloc
 
 
 async def read_form(request: Request) -> dict[str, str]:
