@@ -213,10 +213,20 @@ async def test_prices_usage_and_export(gateway: Gateway) -> None:
         answer = await story(gateway, key)
         assert answer.status_code == 200, answer.text
         await gateway.booked()
-        page = await http.get("/usage", params={"status": "success", "user_id": str(user_id)})
+        # As a browser sends the filter form: every field, the blank ones too.
+        page = await http.get("/usage", params={
+            "status": "success", "user_id": str(user_id), "key_id": "", "model": "",
+            "workflow_id": "", "since": "", "until": ""})
         assert page.status_code == 200 and "ivy-key" in page.text
         assert "ivy-key" not in (await http.get("/usage", params={"status": "error"})).text
-        exported = await http.get("/usage.csv", params={"status": "success"})
+        bad = await http.get("/usage", params={"user_id": "ivy", "since": "yesterday"})
+        assert bad.status_code == 400
+        assert "user_id" in alert(bad) and "since" in alert(bad)
+        assert (await http.get("/usage.csv", params={"key_id": "x"})).status_code == 400
+        # A time without an offset is UTC, as on the admin API.
+        later = await http.get("/usage", params={"since": "2999-01-01T00:00"})
+        assert later.status_code == 200 and "ivy-key" not in later.text
+        exported = await http.get("/usage.csv", params={"status": "success", "model": ""})
         assert exported.status_code == 200
         assert exported.headers["content-type"].startswith("text/csv")
         lines = exported.text.strip().splitlines()
@@ -242,3 +252,50 @@ async def test_channel_test_and_switch(gateway: Gateway) -> None:
                                                                   "from the web console")
         back = await http.post(f"/channels/{sandbox['id']}/enabled", data={"enabled": "true"})
         assert back.status_code == 303
+
+
+async def test_a_users_page_shows_its_keys_and_ledger(gateway: Gateway) -> None:
+    user_id, key = await gateway.create_user("jade", "3")
+    assert (await story(gateway, key)).status_code == 200
+    await gateway.booked()
+    async with signed_in(gateway) as http:
+        assert (await http.post(f"/users/{user_id}/top-up",
+                                data={"amount": "2", "reason": "bonus <b>"})).status_code == 303
+        page = await http.get(f"/users/{user_id}")
+        assert page.status_code == 200
+        assert f"sk-…{key[-4:]}" in page.text and "jade-key" in page.text
+        # Escaped, not markup: what an operator typed is shown as text.
+        assert "bonus &lt;b&gt;" in page.text and "bonus <b>" not in page.text
+        async with admin(gateway) as api:
+            ledger = (await api.get(f"/users/{user_id}/ledger")).json()["items"]
+            balance = (await api.get(f"/users/{user_id}")).json()["balance"]
+        assert (ledger[0]["kind"], ledger[0]["reason"]) == ("top_up", "bonus <b>")
+        assert len(ledger) >= 3  # the first top-up, the call's charge, the bonus
+        for entry in ledger:
+            assert entry["amount"] in page.text
+        assert balance in page.text
+        missing = await http.get("/users/999999")
+        assert missing.status_code == 404
+
+
+async def test_runs_are_listed_filtered_and_shown_whole(gateway: Gateway) -> None:
+    user_id, key = await gateway.create_user("kai", "3")
+    answer = await story(gateway, key)
+    assert answer.status_code == 200
+    await gateway.booked()
+    async with admin(gateway) as api:
+        run = (await api.get("/runs", params={"user_id": user_id})).json()["items"][0]
+    async with signed_in(gateway) as http:
+        listing = await http.get("/runs", params={
+            "user_id": str(user_id), "status": "succeeded", "surface": "", "workflow_id": "",
+            "execute_id": ""})
+        assert listing.status_code == 200 and run["id"] in listing.text
+        failed = await http.get("/runs", params={"user_id": str(user_id), "status": "failed"})
+        assert run["id"] not in failed.text
+        shown = await http.get(f"/runs/{run['id']}")
+        assert shown.status_code == 200
+        output = answer.json()["choices"][0]["message"]["content"]
+        assert output[:40] in shown.text.replace("&#39;", "'").replace("&#34;", '"')
+        assert '"topic": "owls"' in shown.text.replace("&#34;", '"')
+        assert (await http.get("/runs/nope")).status_code == 404
+        assert (await http.get("/runs", params={"user_id": "kai"})).status_code == 400

@@ -10,25 +10,26 @@ and the error's HTTP status, after rolling back whatever it had begun.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from cozegate.access import authenticate, client_ip
 from cozegate.admin.channel_probe import probe_channel, secret_hint
 from cozegate.admin.deps import MAX_PAGE_SIZE, Transaction, TxDep
-from cozegate.admin.endpoints.usage import usage_filter
 from cozegate.admin.requests import KeyCreateBody, PriceBody, TopUpBody
 from cozegate.admin.schemas import (
     ChannelOut,
     DailyUsageOut,
     KeyOut,
+    LedgerEntryOut,
     PriceOut,
     UsageOut,
     UserOut,
@@ -42,11 +43,14 @@ from cozegate.errors import CozegateError
 from cozegate.keys.schemas import KeyUpdate
 from cozegate.models import Channel
 from cozegate.models.base import utcnow
+from cozegate.runs.schemas import RunFilter, RunOut
+from cozegate.runs.service import RunService
 from cozegate.runtime import Runtime
 from cozegate.users.schemas import UserCreate
 from cozegate.web.session import COOKIE, PREFIX, ConsoleAdmin, Form, LoginRequired, read_form
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+F = TypeVar("F", bound=BaseModel)
 PAGE_SIZE = 50
 TEMPLATES = Path(__file__).parent / "templates"
 # What a redirect after a change says (by code: a URL never carries text to show).
@@ -106,7 +110,7 @@ async def _refused(request: Request, tx: Transaction, error: Exception,
     """Re-render ``page`` with why the change was refused (nothing of it is kept)."""
     await tx.session.rollback()
     if isinstance(error, ValidationError):
-        message = "; ".join(_field_error(e) for e in error.errors())
+        message = _errors(error)
         code = status.HTTP_400_BAD_REQUEST  # as the admin API answers an invalid body
     else:
         assert isinstance(error, CozegateError)
@@ -230,6 +234,26 @@ async def switch_user(request: Request, user_id: int, _: ConsoleAdmin, form: For
     # Cached key records carry the user's enabled flag (as the admin API does).
     tx.after_commit(lambda: runtime.keys.cache.invalidate_user(user_id))
     return _done("users", "user-switched")
+
+
+@router.get("/users/{user_id}")
+async def user_page(request: Request, user_id: int, _: ConsoleAdmin, tx: TxDep,
+                    runtime: RuntimeDep, offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    """One user: balance, keys, and every balance movement, newest first."""
+    try:
+        user = await runtime.users.get_user(tx.session, user_id)
+    except CozegateError as exc:
+        return _render(request, "users.html", {
+            **(await _users(tx, runtime, 0))[1], "error": exc.message}, exc.status_code)
+    keys, _count = await runtime.keys.page_keys(tx.session, user_id, offset=0,
+                                                limit=MAX_PAGE_SIZE)
+    entries = await runtime.billing.ledger(tx.session, user_id=user_id, offset=offset,
+                                           limit=PAGE_SIZE, newest_first=True)
+    total = await runtime.billing.ledger_count(tx.session, user_id=user_id)
+    now = utcnow()
+    return _render(request, "user.html", {
+        "user": UserOut.of(user), "keys": [KeyOut.of(k, now) for k in keys],
+        "ledger": [LedgerEntryOut.of(e) for e in entries], "pager": _pager(offset, total)})
 
 
 # -- keys ----------------------------------------------------------------------------------
@@ -367,18 +391,58 @@ async def set_price(request: Request, _: ConsoleAdmin, form: Form, tx: TxDep,
     return _done("prices", "price-set")
 
 
+# -- runs ----------------------------------------------------------------------------------
+
+
+@router.get("/runs")
+async def runs_page(request: Request, _: ConsoleAdmin, tx: TxDep,
+                    offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    query = _query(request)
+    try:
+        filters = _filters(query, RunFilter, {"key_id": "api_key_id"})
+    except ValidationError as exc:
+        return _render(request, "runs.html", {"runs": [], "filters": query,
+                                              "pager": _pager(0, 0), "error": _errors(exc)},
+                       status.HTTP_400_BAD_REQUEST)
+    found = await RunService().page(tx.session, filters, offset=offset, limit=PAGE_SIZE)
+    return _render(request, "runs.html", {"runs": found.items, "filters": query,
+                                          "pager": _pager(offset, found.total, query)})
+
+
+@router.get("/runs/{run_id}")
+async def run_page(request: Request, run_id: str, _: ConsoleAdmin, tx: TxDep) -> Response:
+    """One run with its inputs and whole output (kept after Coze's own retention)."""
+    try:
+        run = RunOut.of(await RunService().get(tx.session, run_id))
+    except CozegateError as exc:
+        return _render(request, "run.html", {"error": exc.message}, exc.status_code)
+    return _render(request, "run.html", {
+        "run": run, "inputs": json.dumps(run.inputs, ensure_ascii=False, indent=2)
+        if run.inputs is not None else None,
+        "interrupt": json.dumps(run.interrupt, ensure_ascii=False, indent=2)
+        if run.interrupt is not None else None})
+
+
+def _query(request: Request) -> dict[str, str]:
+    """The page's filters as given (blank ones dropped), for its links and its form."""
+    return {name: value for name, value in request.query_params.items()
+            if name not in ("offset", "done") and value}
+
+
 # -- usage ---------------------------------------------------------------------------------
 
 
-UsageFilterDep = Annotated[UsageFilter, Depends(usage_filter)]
-
-
 @router.get("/usage")
-async def usage_page(request: Request, _: ConsoleAdmin, tx: TxDep, filters: UsageFilterDep,
+async def usage_page(request: Request, _: ConsoleAdmin, tx: TxDep,
                      offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    query = _query(request)
+    try:
+        filters = _filters(query, UsageFilter, {"key_id": "api_key_id"})
+    except ValidationError as exc:
+        return _render(request, "usage.html", {"rows": [], "filters": query,
+                                               "pager": _pager(0, 0), "error": _errors(exc)},
+                       status.HTTP_400_BAD_REQUEST)
     found = await UsageRepository(tx.session).page(filters, offset=offset, limit=PAGE_SIZE)
-    query = {name: value for name, value in request.query_params.items()
-             if name != "offset" and value}
     return _render(request, "usage.html", {
         "rows": [UsageOut.of(row) for row in found.items],
         "pager": _pager(offset, found.total, query),
@@ -387,13 +451,32 @@ async def usage_page(request: Request, _: ConsoleAdmin, tx: TxDep, filters: Usag
 
 
 @router.get("/usage.csv")
-async def usage_export(_: ConsoleAdmin, filters: UsageFilterDep,
-                       runtime: RuntimeDep) -> StreamingResponse:
+async def usage_export(request: Request, _: ConsoleAdmin, runtime: RuntimeDep) -> Response:
+    try:
+        filters = _filters(_query(request), UsageFilter, {"key_id": "api_key_id"})
+    except ValidationError as exc:
+        return Response(_errors(exc), status_code=status.HTTP_400_BAD_REQUEST,
+                        media_type="text/plain; charset=utf-8")
     filename = f"usage-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
     await runtime.writer.flush()  # see deps.get_session
     return StreamingResponse(
         usage_csv(runtime.sessionmaker, pinned(filters)), media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _filters(query: dict[str, str], model: type[F], renames: dict[str, str]) -> F:
+    """A filter form's fields (blank ones already dropped: blank means any) as ``model``,
+    validated like the admin API's query parameters; a time without an offset is UTC."""
+    given = {renames.get(name, name): value for name, value in query.items()}
+    values = model.model_validate({name: value for name, value in given.items()
+                                   if name in model.model_fields})
+    return values.model_copy(update={
+        name: value.replace(tzinfo=UTC) for name, value in values
+        if isinstance(value, datetime) and value.tzinfo is None})
+
+
+def _errors(error: ValidationError) -> str:
+    return "; ".join(_field_error(e) for e in error.errors())
 
 
 def _pager(offset: int, total: int, query: dict[str, str] | None = None) -> dict[str, Any]:
