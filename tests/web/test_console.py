@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from tests.admin.helpers import admin, story
+from tests.fixtures_emulator import catalog
 from tests.fixtures_gateway import Gateway
+from tests.tasks.helpers import TaskClient, running_gateway
 
 pytestmark = pytest.mark.db
 
@@ -299,3 +301,27 @@ async def test_runs_are_listed_filtered_and_shown_whole(gateway: Gateway) -> Non
         assert '"topic": "owls"' in shown.text.replace("&#34;", '"')
         assert (await http.get("/runs/nope")).status_code == 404
         assert (await http.get("/runs", params={"user_id": "kai"})).status_code == 400
+
+
+async def test_tasks_are_listed_and_a_running_one_cancelled(db_url: str) -> None:
+    async with running_gateway(db_url) as gateway:
+        alice_id, alice_key = await gateway.create_user("alice", balance="1")
+        async with TaskClient(gateway.url, alice_key) as alice, signed_in(gateway) as http:
+            slow = (await alice.submit(catalog.SLOW_JOB, {"seconds": 30})).json()
+            await alice.wait_started(slow["task_id"])
+            listing = await http.get("/tasks", params={"user_id": str(alice_id),
+                                                       "status": "", "workflow_id": ""})
+            assert listing.status_code == 200 and slow["task_id"] in listing.text
+            assert f'/tasks/{slow["task_id"]}/cancel' in listing.text
+            assert (await http.get("/tasks", params={"user_id": "alice"})).status_code == 400
+
+            cancelled = await http.post(f"/tasks/{slow['task_id']}/cancel")
+            assert cancelled.status_code == 303
+            seen = await alice.wait(slow["task_id"])
+            assert seen["status"] == "cancelled"
+            assert seen["error"] == "cancelled by an administrator"
+            again = await http.get("/tasks", params={"status": "cancelled"})
+            assert slow["task_id"] in again.text
+            assert f'/tasks/{slow["task_id"]}/cancel' not in again.text
+            missing = await http.post("/tasks/task_0/cancel")
+            assert missing.status_code == 404

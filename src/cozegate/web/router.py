@@ -61,6 +61,7 @@ NOTICES = {
     "key-switched": "Key updated.",
     "channel-switched": "Channel updated.",
     "price-set": "Price saved.",
+    "task-cancelled": "Task cancelled.",
 }
 
 
@@ -427,6 +428,44 @@ def _query(request: Request) -> dict[str, str]:
     """The page's filters as given (blank ones dropped), for its links and its form."""
     return {name: value for name, value in request.query_params.items()
             if name not in ("offset", "done") and value}
+
+
+# -- tasks ---------------------------------------------------------------------------------
+
+
+async def _tasks(runtime: Runtime, query: dict[str, str],
+                 offset: int) -> tuple[str, dict[str, Any]]:
+    user = query.get("user_id", "")
+    found = await runtime.tasks.page(int(user) if user.isdigit() else None,
+                                     status=query.get("status"),
+                                     workflow_id=query.get("workflow_id"),
+                                     offset=offset, limit=PAGE_SIZE)
+    return "tasks.html", {"tasks": found.tasks, "filters": query,
+                          "pager": _pager(offset, found.total, query)}
+
+
+@router.get("/tasks")
+async def tasks_page(request: Request, _: ConsoleAdmin, runtime: RuntimeDep,
+                     offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    query = _query(request)
+    if query.get("user_id", "").isdigit() or "user_id" not in query:
+        return _render(request, *await _tasks(runtime, query, offset))
+    template, context = await _tasks(runtime, {}, 0)
+    return _render(request, template, {**context, "filters": query,
+                                       "error": "user_id: give a number"},
+                   status.HTTP_400_BAD_REQUEST)
+
+
+@router.post("/tasks/{task_id}/cancel")
+async def cancel_task(request: Request, task_id: str, _: ConsoleAdmin, form: Form,
+                      runtime: RuntimeDep) -> Response:
+    try:
+        await runtime.tasks.cancel(None, task_id)
+    except CozegateError as exc:
+        template, context = await _tasks(runtime, {}, 0)
+        return _render(request, template, {**context, "error": exc.message},
+                       exc.status_code)
+    return _done("tasks", "task-cancelled")
 
 
 # -- usage ---------------------------------------------------------------------------------
