@@ -325,3 +325,17 @@ async def test_tasks_are_listed_and_a_running_one_cancelled(db_url: str) -> None
             assert f'/tasks/{slow["task_id"]}/cancel' not in again.text
             missing = await http.post("/tasks/task_0/cancel")
             assert missing.status_code == 404
+
+
+async def test_the_console_does_not_lock_its_operator_out(gateway: Gateway) -> None:
+    async with admin(gateway) as api:
+        me = (await api.get("/keys", params={"user_id": 1})).json()["items"][0]
+    async with signed_in(gateway) as http:
+        own_key = await http.post(f"/keys/{me['id']}/enabled", data={"enabled": "false"})
+        assert own_key.status_code == 409 and "signed in with" in alert(own_key)
+        own_user = await http.post(f"/users/{me['user_id']}/enabled",
+                                   data={"enabled": "false"})
+        assert own_user.status_code == 409 and "signed in as" in alert(own_user)
+        assert (await http.get("/overview")).status_code == 200
+    async with admin(gateway) as api:
+        assert (await api.get(f"/keys/{me['id']}")).json()["enabled"] is True

@@ -120,6 +120,14 @@ async def _refused(request: Request, tx: Transaction, error: Exception,
     return _render(request, template, {**context, "error": message}, code)
 
 
+class _LockOut(CozegateError):
+    """The console refuses to lock its own operator out (the admin API, used on purpose,
+    does not)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status_code=409, code="own_access")
+
+
 def _field_error(error: Any) -> str:
     where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
@@ -226,10 +234,13 @@ async def top_up(request: Request, user_id: int, _: ConsoleAdmin, form: Form, tx
 
 
 @router.post("/users/{user_id}/enabled")
-async def switch_user(request: Request, user_id: int, _: ConsoleAdmin, form: Form,
+async def switch_user(request: Request, user_id: int, admin: ConsoleAdmin, form: Form,
                       tx: TxDep, runtime: RuntimeDep) -> Response:
+    enabled = form.get("enabled") == "true"
     try:
-        await runtime.users.set_enabled(tx.session, user_id, form.get("enabled") == "true")
+        if user_id == admin.user_id and not enabled:
+            raise _LockOut("this is the user you are signed in as: disable it from another")
+        await runtime.users.set_enabled(tx.session, user_id, enabled)
     except CozegateError as exc:
         return await _refused(request, tx, exc, lambda: _users(tx, runtime, 0))
     # Cached key records carry the user's enabled flag (as the admin API does).
@@ -305,11 +316,13 @@ def _entries(text: str) -> list[str]:
 
 
 @router.post("/keys/{key_id}/enabled")
-async def switch_key(request: Request, key_id: int, _: ConsoleAdmin, form: Form, tx: TxDep,
-                     runtime: RuntimeDep) -> Response:
+async def switch_key(request: Request, key_id: int, admin: ConsoleAdmin, form: Form,
+                     tx: TxDep, runtime: RuntimeDep) -> Response:
+    enabled = form.get("enabled") == "true"
     try:
-        await runtime.keys.update_key(tx.session, key_id,
-                                      KeyUpdate(enabled=form.get("enabled") == "true"))
+        if key_id == admin.id and not enabled:
+            raise _LockOut("this is the key you are signed in with: disable it from another")
+        await runtime.keys.update_key(tx.session, key_id, KeyUpdate(enabled=enabled))
     except CozegateError as exc:
         return await _refused(request, tx, exc, lambda: _keys(tx, runtime, 0))
     tx.after_commit(lambda: runtime.keys.cache.invalidate(key_id))
