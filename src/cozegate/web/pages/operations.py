@@ -1,0 +1,99 @@
+"""Channels (test, switch) and prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from cozegate.admin.channel_probe import probe_channel, secret_hint
+from cozegate.admin.deps import Transaction, TxDep
+from cozegate.admin.requests import PriceBody
+from cozegate.admin.schemas import ChannelOut, PriceOut
+from cozegate.billing.price_service import PriceService
+from cozegate.deps import RuntimeDep
+from cozegate.errors import CozegateError
+from cozegate.models import Channel
+from cozegate.runtime import Runtime
+from cozegate.web.rendering import done, refused, render
+from cozegate.web.session import ConsoleAdmin, Form
+
+router = APIRouter(include_in_schema=False)
+
+
+def channel_out(runtime: Runtime, channel: Channel) -> ChannelOut:
+    return ChannelOut.of(channel, secret_hint(runtime, channel))
+
+
+# -- channels ------------------------------------------------------------------------------
+
+
+async def _channels(tx: Transaction, runtime: Runtime) -> tuple[str, dict[str, Any]]:
+    channels = await runtime.channels.list_channels(tx.session)
+    return "channels.html", {"channels": [channel_out(runtime, c) for c in channels]}
+
+
+@router.get("/channels")
+async def channels_page(request: Request, _: ConsoleAdmin, tx: TxDep,
+                        runtime: RuntimeDep) -> HTMLResponse:
+    return render(request, *await _channels(tx, runtime))
+
+
+@router.post("/channels/{channel_id}/test")
+async def testchannel_out(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
+                       runtime: RuntimeDep) -> Response:
+    # Like the admin API's test: no transaction held while Coze answers.
+    outcome: dict[str, Any] = {"tested": channel_id}
+    code = status.HTTP_200_OK
+    try:
+        outcome["test"] = await probe_channel(runtime, channel_id)
+    except CozegateError as exc:  # an unknown channel
+        outcome["error"], code = exc.message, exc.status_code
+    async with runtime.sessionmaker() as session:
+        template, context = await _channels(Transaction(session), runtime)
+    return render(request, template, {**context, **outcome}, code)
+
+
+@router.post("/channels/{channel_id}/enabled")
+async def switchchannel_out(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
+                         tx: TxDep, runtime: RuntimeDep) -> Response:
+    try:
+        await runtime.channels.set_enabled(tx.session, channel_id,
+                                           form.get("enabled") == "true",
+                                           "from the web console")
+    except CozegateError as exc:
+        return await refused(request, tx, exc, lambda: _channels(tx, runtime))
+    tx.after_commit(runtime.directory.invalidate)
+    return done("channels", "channel-switched")
+
+
+# -- prices --------------------------------------------------------------------------------
+
+
+async def _prices(tx: Transaction) -> tuple[str, dict[str, Any]]:
+    prices = await PriceService().list_prices(tx.session)
+    return "prices.html", {"prices": [PriceOut.of(p) for p in prices]}
+
+
+@router.get("/prices")
+async def prices_page(request: Request, _: ConsoleAdmin, tx: TxDep) -> HTMLResponse:
+    return render(request, *await _prices(tx))
+
+
+@router.post("/prices")
+async def set_price(request: Request, _: ConsoleAdmin, form: Form, tx: TxDep,
+                    runtime: RuntimeDep) -> Response:
+    fields = dict(form)
+    target = fields.pop("target", "")
+    try:
+        if not target:
+            raise CozegateError("give the model name or workflow id (* = default price)",
+                                status_code=400, code="invalid_request")
+        body = PriceBody.model_validate(fields)
+        await PriceService().set_price(tx.session, body.to_service(target))
+    except (CozegateError, ValidationError) as exc:
+        return await refused(request, tx, exc, lambda: _prices(tx))
+    tx.after_commit(runtime.prices.invalidate)
+    return done("prices", "price-set")
