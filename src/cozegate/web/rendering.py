@@ -63,7 +63,7 @@ def done(page: str, notice: str) -> RedirectResponse:
 
 
 async def refused(request: Request, tx: Transaction, error: Exception,
-                   page: Callable[[], Awaitable[tuple[str, dict[str, Any]]]]) -> HTMLResponse:
+                  page: Callable[[], Awaitable[tuple[str, dict[str, Any]]]]) -> HTMLResponse:
     """Re-render ``page`` with why the change was refused (nothing of it is kept)."""
     await tx.session.rollback()
     if isinstance(error, ValidationError):

@@ -145,7 +145,7 @@ async def create_key(request: Request, _: ConsoleAdmin, form: Form, tx: TxDep,
     await tx.session.flush()
     template, context = await _keys(tx, runtime, 0)
     return render(request, template, {**context, "new_key": created.key,
-                                       "new_key_name": body.name}, status.HTTP_201_CREATED)
+                                      "new_key_name": body.name}, status.HTTP_201_CREATED)
 
 
 def _entries(text: str) -> list[str]:

@@ -63,8 +63,8 @@ async def usage_page(request: Request, _: ConsoleAdmin, tx: TxDep,
         filters = filters_of(query, UsageFilter, {"key_id": "api_key_id"})
     except ValidationError as exc:
         return render(request, "usage.html", {"rows": [], "filters": query,
-                                               "pager": pager(0, 0), "error": errors_text(exc)},
-                       status.HTTP_400_BAD_REQUEST)
+                                              "pager": pager(0, 0), "error": errors_text(exc)},
+                      status.HTTP_400_BAD_REQUEST)
     found = await UsageRepository(tx.session).page(filters, offset=offset, limit=PAGE_SIZE)
     return render(request, "usage.html", {
         "rows": [UsageOut.of(row) for row in found.items],
@@ -98,11 +98,11 @@ async def runs_page(request: Request, _: ConsoleAdmin, tx: TxDep,
         filters = filters_of(query, RunFilter, {"key_id": "api_key_id"})
     except ValidationError as exc:
         return render(request, "runs.html", {"runs": [], "filters": query,
-                                              "pager": pager(0, 0), "error": errors_text(exc)},
-                       status.HTTP_400_BAD_REQUEST)
+                                             "pager": pager(0, 0), "error": errors_text(exc)},
+                      status.HTTP_400_BAD_REQUEST)
     found = await RunService().page(tx.session, filters, offset=offset, limit=PAGE_SIZE)
     return render(request, "runs.html", {"runs": found.items, "filters": query,
-                                          "pager": pager(offset, found.total, query)})
+                                         "pager": pager(offset, found.total, query)})
 
 
 @router.get("/runs/{run_id}")
@@ -141,8 +141,8 @@ async def tasks_page(request: Request, _: ConsoleAdmin, runtime: RuntimeDep,
         return render(request, *await _tasks(runtime, query, offset))
     template, context = await _tasks(runtime, {}, 0)
     return render(request, template, {**context, "filters": query,
-                                       "error": "user_id: give a number"},
-                   status.HTTP_400_BAD_REQUEST)
+                                      "error": "user_id: give a number"},
+                  status.HTTP_400_BAD_REQUEST)
 
 
 @router.post("/tasks/{task_id}/cancel")
@@ -153,5 +153,5 @@ async def cancel_task(request: Request, task_id: str, _: ConsoleAdmin, form: For
     except CozegateError as exc:
         template, context = await _tasks(runtime, {}, 0)
         return render(request, template, {**context, "error": exc.message},
-                       exc.status_code)
+                      exc.status_code)
     return done("tasks", "task-cancelled")

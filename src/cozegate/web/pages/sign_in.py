@@ -37,7 +37,7 @@ async def login(request: Request, runtime: RuntimeDep) -> Response:
         return render(request, "login.html", {"error": exc.message}, exc.status_code)
     if not key.is_admin:
         return render(request, "login.html", {"error": "this key is not an admin key"},
-                       status.HTTP_403_FORBIDDEN)
+                      status.HTTP_403_FORBIDDEN)
     response = RedirectResponse(f"{PREFIX}/overview", status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(COOKIE, token, path=PREFIX, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
