@@ -42,7 +42,7 @@ async def channels_page(request: Request, _: ConsoleAdmin, tx: TxDep,
 
 
 @router.post("/channels/{channel_id}/test")
-async def testchannel_out(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
+async def test_channel(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
                        runtime: RuntimeDep) -> Response:
     # Like the admin API's test: no transaction held while Coze answers.
     outcome: dict[str, Any] = {"tested": channel_id}
@@ -57,7 +57,7 @@ async def testchannel_out(request: Request, channel_id: int, _: ConsoleAdmin, fo
 
 
 @router.post("/channels/{channel_id}/enabled")
-async def switchchannel_out(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
+async def switch_channel(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
                          tx: TxDep, runtime: RuntimeDep) -> Response:
     try:
         await runtime.channels.set_enabled(tx.session, channel_id,
