@@ -339,3 +339,85 @@ async def test_the_console_does_not_lock_its_operator_out(gateway: Gateway) -> N
         assert (await http.get("/overview")).status_code == 200
     async with admin(gateway) as api:
         assert (await api.get(f"/keys/{me['id']}")).json()["enabled"] is True
+
+
+async def test_adjustments_go_either_way_but_never_below_zero(gateway: Gateway) -> None:
+    user_id, _ = await gateway.create_user("lena", "2")
+    async with signed_in(gateway) as http:
+        down = await http.post(f"/users/{user_id}/adjustment",
+                               data={"amount": "-0.5", "reason": "goodwill reversal"})
+        assert down.status_code == 303 and down.headers["location"].endswith(
+            f"/users/{user_id}?done=adjusted")
+        too_far = await http.post(f"/users/{user_id}/adjustment",
+                                  data={"amount": "-5", "reason": "too much"})
+        assert too_far.status_code == 402 and "lena" in too_far.text  # still her page
+        zero = await http.post(f"/users/{user_id}/adjustment",
+                               data={"amount": "0", "reason": "nothing"})
+        assert zero.status_code == 400 and alert(zero) == "an adjustment cannot be zero"
+        nobody = await http.post("/users/999999/adjustment",
+                                 data={"amount": "1", "reason": "x"})
+        assert nobody.status_code == 404
+    assert await gateway.balance(user_id) == 1_500_000
+    async with admin(gateway) as api:
+        ledger = (await api.get(f"/users/{user_id}/ledger")).json()["items"]
+    newest = ledger[0]
+    assert (newest["kind"], newest["amount"], newest["reason"]) == (
+        "adjust", "-0.500000", "goodwill reversal")
+
+
+async def test_a_keys_limits_change_and_a_revoke_needs_confirming(gateway: Gateway) -> None:
+    user_id, key = await gateway.create_user("milo", "2", quota=1_000_000)
+    async with admin(gateway) as api:
+        shown = (await api.get("/keys", params={"user_id": user_id})).json()["items"][0]
+    async with signed_in(gateway) as http:
+        changed = await http.post(f"/keys/{shown['id']}/limits",
+                                  data={"quota": "3", "rpm_limit": "12"})
+        assert changed.status_code == 303
+        async with admin(gateway) as api:
+            now = (await api.get(f"/keys/{shown['id']}")).json()
+            assert (now["quota"], now["rpm_limit"]) == ("3.000000", 12)
+            unlimited = await http.post(f"/keys/{shown['id']}/limits", data={"quota": ""})
+            assert unlimited.status_code == 303
+            now = (await api.get(f"/keys/{shown['id']}")).json()
+            assert (now["quota"], now["rpm_limit"]) == (None, None)
+            bad = await http.post(f"/keys/{shown['id']}/limits", data={"rpm_limit": "0"})
+            assert bad.status_code == 400 and "rpm_limit" in alert(bad)
+
+            unconfirmed = await http.post(f"/keys/{shown['id']}/revoke")
+            assert unconfirmed.status_code == 400 and "confirm" in alert(unconfirmed)
+            assert (await api.get(f"/keys/{shown['id']}")).status_code == 200
+            revoked = await http.post(f"/keys/{shown['id']}/revoke", data={"confirm": "yes"})
+            assert revoked.status_code == 303
+            assert (await api.get(f"/keys/{shown['id']}")).status_code == 404
+        async with httpx.AsyncClient(base_url=gateway.url) as client:
+            gone = await client.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+            assert gone.status_code == 401
+        me = await http.post("/keys/1/revoke", data={"confirm": "yes"})
+        assert me.status_code == 409
+
+
+async def test_channels_are_added_with_a_token_or_an_oauth_app(gateway: Gateway) -> None:
+    async with signed_in(gateway) as http:
+        added = await http.post("/channels", data={
+            "name": "emulated", "base_url": f"{gateway.url}/emulator",
+            "token": "pat_sandbox", "priority": "5", "weight": "2",
+            "targets": "7500000000000001002\ncoze-chatflow"})
+        assert added.status_code == 303, added.text
+        no_secret = await http.post("/channels", data={"name": "bare",
+                                                       "base_url": "https://api.coze.cn"})
+        assert no_secret.status_code == 400 and "token" in alert(no_secret)
+        not_json = await http.post("/channels", data={
+            "name": "jwt", "base_url": "https://api.coze.com", "oauth_jwt": "{app_id"})
+        assert not_json.status_code == 400 and "oauth_jwt: not JSON" in alert(not_json)
+        jwt = await http.post("/channels", data={
+            "name": "jwt", "base_url": "https://api.coze.com",
+            "oauth_jwt": '{"app_id": "1", "key_id": "k", "private_key": "-----BEGIN"}'})
+        assert jwt.status_code == 303
+        async with admin(gateway) as api:
+            made = (await api.get("/channels", params={"name": "emulated"})).json()["items"][0]
+            assert (made["priority"], made["weight"]) == (5, 2)
+            assert made["targets"] == ["7500000000000001002", "coze-chatflow"]
+            assert made["secret_hint"] is not None and "pat_sandbox" not in str(made)
+            assert (await api.get("/channels", params={"name": "bare"})).json()["total"] == 0
+            oauth = (await api.get("/channels", params={"name": "jwt"})).json()["items"][0]
+            assert oauth["auth_type"] == "oauth_jwt" and "BEGIN" not in str(oauth)

@@ -29,6 +29,10 @@ NOTICES = {
     "channel-switched": "Channel updated.",
     "price-set": "Price saved.",
     "task-cancelled": "Task cancelled.",
+    "channel-created": "Channel added.",
+    "adjusted": "Balance adjusted; the movement is in the ledger.",
+    "key-changed": "Key updated.",
+    "key-revoked": "Key revoked.",
 }
 
 
@@ -101,6 +105,11 @@ def filters_of(query: dict[str, str], model: type[F], renames: dict[str, str]) -
 
 def errors_text(error: ValidationError) -> str:
     return "; ".join(_field_error(e) for e in error.errors())
+
+
+def entries(text: str) -> list[str]:
+    """A list typed into a text area: one per line or comma-separated."""
+    return [item.strip() for item in text.replace(",", "\n").splitlines() if item.strip()]
 
 
 def pager(offset: int, total: int, query: dict[str, str] | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from cozegate.admin.deps import MAX_PAGE_SIZE, Transaction, TxDep
-from cozegate.admin.requests import KeyCreateBody, TopUpBody
+from cozegate.admin.requests import AdjustmentBody, KeyCreateBody, KeyUpdateBody, TopUpBody
 from cozegate.admin.schemas import KeyOut, LedgerEntryOut, UserOut
 from cozegate.deps import RuntimeDep
 from cozegate.errors import CozegateError
@@ -18,7 +18,7 @@ from cozegate.keys.schemas import KeyUpdate
 from cozegate.models.base import utcnow
 from cozegate.runtime import Runtime
 from cozegate.users.schemas import UserCreate
-from cozegate.web.rendering import PAGE_SIZE, done, pager, refused, render
+from cozegate.web.rendering import PAGE_SIZE, done, entries, pager, refused, render
 from cozegate.web.session import ConsoleAdmin, Form
 
 router = APIRouter(include_in_schema=False)
@@ -70,6 +70,19 @@ async def top_up(request: Request, user_id: int, _: ConsoleAdmin, form: Form, tx
     return done("users", "topped-up")
 
 
+@router.post("/users/{user_id}/adjustment")
+async def adjust(request: Request, user_id: int, _: ConsoleAdmin, form: Form, tx: TxDep,
+                 runtime: RuntimeDep) -> Response:
+    """A correction either way (never below zero), with a reason, into the ledger."""
+    try:
+        body = AdjustmentBody.model_validate(form)
+        await runtime.users.get_user(tx.session, user_id)
+        await runtime.billing.adjust(tx.session, user_id, body.micros, body.reason)
+    except (CozegateError, ValidationError) as exc:
+        return await refused(request, tx, exc, lambda: _user_or_all(tx, runtime, user_id))
+    return done(f"users/{user_id}", "adjusted")
+
+
 @router.post("/users/{user_id}/enabled")
 async def switch_user(request: Request, user_id: int, admin: ConsoleAdmin, form: Form,
                       tx: TxDep, runtime: RuntimeDep) -> Response:
@@ -85,24 +98,37 @@ async def switch_user(request: Request, user_id: int, admin: ConsoleAdmin, form:
     return done("users", "user-switched")
 
 
+async def _user(tx: Transaction, runtime: Runtime, user_id: int,
+                offset: int) -> tuple[str, dict[str, Any]]:
+    user = await runtime.users.get_user(tx.session, user_id)
+    keys, _count = await runtime.keys.page_keys(tx.session, user_id, offset=0,
+                                                limit=MAX_PAGE_SIZE)
+    movements = await runtime.billing.ledger(tx.session, user_id=user_id, offset=offset,
+                                             limit=PAGE_SIZE, newest_first=True)
+    total = await runtime.billing.ledger_count(tx.session, user_id=user_id)
+    now = utcnow()
+    return "user.html", {
+        "user": UserOut.of(user), "keys": [KeyOut.of(k, now) for k in keys],
+        "ledger": [LedgerEntryOut.of(e) for e in movements], "pager": pager(offset, total)}
+
+
+async def _user_or_all(tx: Transaction, runtime: Runtime,
+                       user_id: int) -> tuple[str, dict[str, Any]]:
+    try:
+        return await _user(tx, runtime, user_id, 0)
+    except CozegateError:  # no such user: the list of users, under the refusal
+        return await _users(tx, runtime, 0)
+
+
 @router.get("/users/{user_id}")
 async def user_page(request: Request, user_id: int, _: ConsoleAdmin, tx: TxDep,
                     runtime: RuntimeDep, offset: Annotated[int, Query(ge=0)] = 0) -> Response:
     """One user: balance, keys, and every balance movement, newest first."""
     try:
-        user = await runtime.users.get_user(tx.session, user_id)
-    except CozegateError as exc:
-        return render(request, "users.html", {
-            **(await _users(tx, runtime, 0))[1], "error": exc.message}, exc.status_code)
-    keys, _count = await runtime.keys.page_keys(tx.session, user_id, offset=0,
-                                                limit=MAX_PAGE_SIZE)
-    entries = await runtime.billing.ledger(tx.session, user_id=user_id, offset=offset,
-                                           limit=PAGE_SIZE, newest_first=True)
-    total = await runtime.billing.ledger_count(tx.session, user_id=user_id)
-    now = utcnow()
-    return render(request, "user.html", {
-        "user": UserOut.of(user), "keys": [KeyOut.of(k, now) for k in keys],
-        "ledger": [LedgerEntryOut.of(e) for e in entries], "pager": pager(offset, total)})
+        return render(request, *await _user(tx, runtime, user_id, offset))
+    except CozegateError as exc:  # no such user
+        template, context = await _users(tx, runtime, 0)
+        return render(request, template, {**context, "error": exc.message}, exc.status_code)
 
 
 # -- keys ----------------------------------------------------------------------------------
@@ -129,9 +155,9 @@ async def create_key(request: Request, _: ConsoleAdmin, form: Form, tx: TxDep,
                      runtime: RuntimeDep) -> Response:
     fields: dict[str, Any] = dict(form)
     if "allowed_models" in fields:  # one per line or comma-separated
-        fields["allowed_models"] = _entries(fields["allowed_models"])
+        fields["allowed_models"] = entries(fields["allowed_models"])
     if "allowed_ips" in fields:
-        fields["allowed_ips"] = _entries(fields["allowed_ips"])
+        fields["allowed_ips"] = entries(fields["allowed_ips"])
     if "expires_in_days" in fields:
         days = fields.pop("expires_in_days")
         fields["expires_at"] = (utcnow() + timedelta(days=int(days))).isoformat() \
@@ -148,10 +174,6 @@ async def create_key(request: Request, _: ConsoleAdmin, form: Form, tx: TxDep,
                                       "new_key_name": body.name}, status.HTTP_201_CREATED)
 
 
-def _entries(text: str) -> list[str]:
-    return [item.strip() for item in text.replace(",", "\n").splitlines() if item.strip()]
-
-
 @router.post("/keys/{key_id}/enabled")
 async def switch_key(request: Request, key_id: int, admin: ConsoleAdmin, form: Form,
                      tx: TxDep, runtime: RuntimeDep) -> Response:
@@ -164,3 +186,34 @@ async def switch_key(request: Request, key_id: int, admin: ConsoleAdmin, form: F
         return await refused(request, tx, exc, lambda: _keys(tx, runtime, 0))
     tx.after_commit(lambda: runtime.keys.cache.invalidate(key_id))
     return done("keys", "key-switched")
+
+
+@router.post("/keys/{key_id}/limits")
+async def change_key(request: Request, key_id: int, _: ConsoleAdmin, form: Form, tx: TxDep,
+                     runtime: RuntimeDep) -> Response:
+    """New quota (blank = unlimited) and requests per minute (blank = the default)."""
+    try:
+        body = KeyUpdateBody.model_validate({"quota": form.get("quota"),
+                                             "rpm_limit": form.get("rpm_limit")})
+        await runtime.keys.update_key(tx.session, key_id, body.to_service())
+    except (CozegateError, ValidationError) as exc:
+        return await refused(request, tx, exc, lambda: _keys(tx, runtime, 0))
+    tx.after_commit(lambda: runtime.keys.cache.invalidate(key_id))
+    return done("keys", "key-changed")
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke_key(request: Request, key_id: int, admin: ConsoleAdmin, form: Form,
+                     tx: TxDep, runtime: RuntimeDep) -> Response:
+    """Delete a key for good; the form must say so (``confirm``), as there is no undo."""
+    try:
+        if key_id == admin.id:
+            raise LockOut("this is the key you are signed in with: revoke it from another")
+        if form.get("confirm") != "yes":
+            raise CozegateError("tick the box to confirm: a revoked key cannot come back",
+                                status_code=400, code="not_confirmed")
+        await runtime.keys.delete_key(tx.session, key_id)
+    except CozegateError as exc:
+        return await refused(request, tx, exc, lambda: _keys(tx, runtime, 0))
+    tx.after_commit(lambda: runtime.keys.cache.invalidate(key_id))
+    return done("keys", "key-revoked")

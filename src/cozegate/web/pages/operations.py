@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -13,11 +14,12 @@ from cozegate.admin.deps import Transaction, TxDep
 from cozegate.admin.requests import PriceBody
 from cozegate.admin.schemas import ChannelOut, PriceOut
 from cozegate.billing.price_service import PriceService
+from cozegate.channels.schemas import ChannelCreate
 from cozegate.deps import RuntimeDep
 from cozegate.errors import CozegateError
 from cozegate.models import Channel
 from cozegate.runtime import Runtime
-from cozegate.web.rendering import done, refused, render
+from cozegate.web.rendering import done, entries, refused, render
 from cozegate.web.session import ConsoleAdmin, Form
 
 router = APIRouter(include_in_schema=False)
@@ -39,6 +41,28 @@ async def _channels(tx: Transaction, runtime: Runtime) -> tuple[str, dict[str, A
 async def channels_page(request: Request, _: ConsoleAdmin, tx: TxDep,
                         runtime: RuntimeDep) -> HTMLResponse:
     return render(request, *await _channels(tx, runtime))
+
+
+@router.post("/channels")
+async def create_channel(request: Request, _: ConsoleAdmin, form: Form, tx: TxDep,
+                         runtime: RuntimeDep) -> Response:
+    """A channel from the form: a PAT, or an OAuth JWT app as its JSON (the seed's shape)."""
+    fields: dict[str, Any] = dict(form)
+    if "targets" in fields:
+        fields["targets"] = entries(fields["targets"])
+    try:
+        if "oauth_jwt" in fields:
+            fields["oauth_jwt"] = json.loads(fields["oauth_jwt"])
+            fields.setdefault("auth_type", "oauth_jwt")
+        await runtime.channels.create_channel(tx.session, ChannelCreate.model_validate(fields))
+    except json.JSONDecodeError as exc:
+        error = CozegateError(f"oauth_jwt: not JSON ({exc.msg})", status_code=400,
+                              code="invalid_request")
+        return await refused(request, tx, error, lambda: _channels(tx, runtime))
+    except (CozegateError, ValidationError) as exc:
+        return await refused(request, tx, exc, lambda: _channels(tx, runtime))
+    tx.after_commit(runtime.directory.invalidate)
+    return done("channels", "channel-created")
 
 
 @router.post("/channels/{channel_id}/test")
