@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from cozegate.models import Run, UsageLog
 from tests.admin.helpers import admin, story
 from tests.fixtures_emulator import catalog
 from tests.fixtures_gateway import Gateway
@@ -421,3 +423,26 @@ async def test_channels_are_added_with_a_token_or_an_oauth_app(gateway: Gateway)
             assert (await api.get("/channels", params={"name": "bare"})).json()["total"] == 0
             oauth = (await api.get("/channels", params={"name": "jwt"})).json()["items"][0]
             assert oauth["auth_type"] == "oauth_jwt" and "BEGIN" not in str(oauth)
+
+
+async def test_only_web_links_become_clickable(gateway: Gateway) -> None:
+    """A debug_url comes from upstream: a ``javascript:`` one is shown as text, never linked."""
+    user_id, key = await gateway.create_user("nora", "3")
+    assert (await story(gateway, key)).status_code == 200
+    rows = await gateway.usage_rows(user_id)
+    assert rows and (rows[-1].debug_url or "").startswith("http")
+    async with gateway.session() as session:
+        await session.execute(update(UsageLog).where(UsageLog.id == rows[-1].id)
+                              .values(debug_url="javascript:alert(1)"))
+        await session.execute(update(Run).where(Run.user_id == user_id)
+                              .values(debug_url="javascript:alert(2)"))
+    async with signed_in(gateway) as http:
+        for page in ("/usage", "/overview", "/runs"):
+            shown = await http.get(page, params={"user_id": str(user_id)} if page != "/overview"
+                                   else None)
+            assert shown.status_code == 200
+            assert 'href="javascript:' not in shown.text and "(not a web link)" in shown.text
+        async with admin(gateway) as api:
+            run = (await api.get("/runs", params={"user_id": user_id})).json()["items"][0]
+        one = await http.get(f"/runs/{run['id']}")
+        assert 'href="javascript:' not in one.text and "(not a web link)" in one.text
