@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from cozegate.models import Run, UsageLog
-from tests.admin.helpers import admin, story
+from tests.admin.helpers import admin, cost_of, story
 from tests.fixtures_emulator import catalog
 from tests.fixtures_gateway import Gateway
 from tests.tasks.helpers import TaskClient, running_gateway
@@ -446,3 +446,53 @@ async def test_only_web_links_become_clickable(gateway: Gateway) -> None:
             run = (await api.get("/runs", params={"user_id": user_id})).json()["items"][0]
         one = await http.get(f"/runs/{run['id']}")
         assert 'href="javascript:' not in one.text and "(not a web link)" in one.text
+
+
+async def test_groups_and_a_ratio_change_apply_to_the_next_call(gateway: Gateway) -> None:
+    user_id, key = await gateway.create_user("olga", "5")
+    async with signed_in(gateway) as http:
+        made = await http.post("/groups", data={"name": "vip", "ratio": "1.5",
+                                                "description": "half again"})
+        assert made.status_code == 303
+        taken = await http.post("/groups", data={"name": "vip", "ratio": "2"})
+        assert taken.status_code == 409
+        bad = await http.post("/groups", data={"name": "cheap", "ratio": "-1"})
+        assert bad.status_code == 400 and "ratio" in alert(bad)
+        moved = await http.post(f"/users/{user_id}/group", data={"group": "vip"})
+        assert moved.status_code == 303 and moved.headers["location"].endswith("user-moved")
+        nowhere = await http.post(f"/users/{user_id}/group", data={"group": "nope"})
+        assert nowhere.status_code == 404
+
+        first = await story(gateway, key)
+        assert first.status_code == 200
+        assert (await http.post("/groups/vip", data={"ratio": "2"})).status_code == 303
+        second = await story(gateway, key)
+        assert second.status_code == 200
+        assert "vip" in (await http.get(f"/users/{user_id}")).text
+    rows = await gateway.usage_rows(user_id)
+    assert [row.group_ratio_ppm for row in rows[-2:]] == [1_500_000, 2_000_000]
+    assert [row.cost for row in rows[-2:]] == [cost_of(first, ratio_ppm=1_500_000),
+                                               cost_of(second, ratio_ppm=2_000_000)]
+
+
+async def test_a_channel_is_changed_and_its_token_rotated(gateway: Gateway) -> None:
+    channel_id = await gateway.add_channel("rotating", f"{gateway.url}/unused",
+                                           token="pat_first_token_1111", priority=-5)
+    async with signed_in(gateway) as http:
+        changed = await http.post(f"/channels/{channel_id}", data={
+            "priority": "7", "weight": "3", "targets": "7500000000000001002",
+            "token": "pat_second_token_2222"})
+        assert changed.status_code == 303, changed.text
+        async with admin(gateway) as api:
+            now = (await api.get(f"/channels/{channel_id}")).json()
+            assert (now["priority"], now["weight"], now["targets"]) == (
+                7, 3, ["7500000000000001002"])
+            assert now["secret_hint"] == "…2222"
+            kept = await http.post(f"/channels/{channel_id}", data={"targets": ""})
+            assert kept.status_code == 303
+            now = (await api.get(f"/channels/{channel_id}")).json()
+            assert (now["targets"], now["secret_hint"], now["priority"]) == (None, "…2222", 7)
+        bad_url = await http.post(f"/channels/{channel_id}", data={"base_url": "ftp://x"})
+        assert bad_url.status_code == 400 and "base_url" in alert(bad_url)
+        missing = await http.post("/channels/999999", data={"weight": "1"})
+        assert missing.status_code == 404

@@ -33,6 +33,10 @@ NOTICES = {
     "adjusted": "Balance adjusted; the movement is in the ledger.",
     "key-changed": "Key updated.",
     "key-revoked": "Key revoked.",
+    "channel-changed": "Channel updated; calls use it from now on.",
+    "group-created": "Group added.",
+    "group-changed": "Group ratio saved; the next calls use it.",
+    "user-moved": "User moved; the next calls use the group's ratio.",
 }
 
 

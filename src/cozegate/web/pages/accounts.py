@@ -10,11 +10,19 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from cozegate.admin.deps import MAX_PAGE_SIZE, Transaction, TxDep
-from cozegate.admin.requests import AdjustmentBody, KeyCreateBody, KeyUpdateBody, TopUpBody
-from cozegate.admin.schemas import KeyOut, LedgerEntryOut, UserOut
+from cozegate.admin.requests import (
+    AdjustmentBody,
+    GroupCreateBody,
+    GroupUpdateBody,
+    KeyCreateBody,
+    KeyUpdateBody,
+    TopUpBody,
+)
+from cozegate.admin.schemas import GroupOut, KeyOut, LedgerEntryOut, UserOut
 from cozegate.deps import RuntimeDep
 from cozegate.errors import CozegateError
 from cozegate.keys.schemas import KeyUpdate
+from cozegate.kit.money import parse_ratio
 from cozegate.models.base import utcnow
 from cozegate.runtime import Runtime
 from cozegate.users.schemas import UserCreate
@@ -38,7 +46,9 @@ class LockOut(CozegateError):
 async def _users(tx: Transaction, runtime: Runtime, offset: int) -> tuple[str, dict[str, Any]]:
     users = await runtime.users.list_users(tx.session, offset=offset, limit=PAGE_SIZE)
     total = await runtime.users.count_users(tx.session)
+    groups = await runtime.users.list_groups(tx.session)
     return "users.html", {"users": [UserOut.of(u) for u in users],
+                          "groups": [GroupOut.of(g) for g in groups],
                           "pager": pager(offset, total)}
 
 
@@ -107,8 +117,10 @@ async def _user(tx: Transaction, runtime: Runtime, user_id: int,
                                              limit=PAGE_SIZE, newest_first=True)
     total = await runtime.billing.ledger_count(tx.session, user_id=user_id)
     now = utcnow()
+    groups = await runtime.users.list_groups(tx.session)
     return "user.html", {
         "user": UserOut.of(user), "keys": [KeyOut.of(k, now) for k in keys],
+        "groups": [GroupOut.of(g) for g in groups],
         "ledger": [LedgerEntryOut.of(e) for e in movements], "pager": pager(offset, total)}
 
 
@@ -129,6 +141,42 @@ async def user_page(request: Request, user_id: int, _: ConsoleAdmin, tx: TxDep,
     except CozegateError as exc:  # no such user
         template, context = await _users(tx, runtime, 0)
         return render(request, template, {**context, "error": exc.message}, exc.status_code)
+
+
+@router.post("/users/{user_id}/group")
+async def move_user(request: Request, user_id: int, _: ConsoleAdmin, form: Form, tx: TxDep,
+                    runtime: RuntimeDep) -> Response:
+    try:
+        await runtime.users.move_to_group(tx.session, user_id, form.get("group", ""))
+    except CozegateError as exc:
+        return await refused(request, tx, exc, lambda: _user_or_all(tx, runtime, user_id))
+    # Cached key records carry the group's ratio (as the admin API does).
+    tx.after_commit(lambda: runtime.keys.cache.invalidate_user(user_id))
+    return done(f"users/{user_id}", "user-moved")
+
+
+@router.post("/groups")
+async def create_group(request: Request, _: ConsoleAdmin, form: Form, tx: TxDep,
+                       runtime: RuntimeDep) -> Response:
+    try:
+        body = GroupCreateBody.model_validate(form)
+        await runtime.users.create_group(tx.session, body.to_service())
+    except (CozegateError, ValidationError) as exc:
+        return await refused(request, tx, exc, lambda: _users(tx, runtime, 0))
+    return done("users", "group-created")
+
+
+@router.post("/groups/{name}")
+async def set_group_ratio(request: Request, name: str, _: ConsoleAdmin, form: Form,
+                          tx: TxDep, runtime: RuntimeDep) -> Response:
+    try:
+        body = GroupUpdateBody.model_validate(form)
+        await runtime.users.set_group_ratio(tx.session, name, parse_ratio(body.ratio))
+    except (CozegateError, ValidationError) as exc:
+        return await refused(request, tx, exc, lambda: _users(tx, runtime, 0))
+    # Every cached key record carries its group's ratio (as the admin API does).
+    tx.after_commit(runtime.keys.cache.clear)
+    return done("users", "group-changed")
 
 
 # -- keys ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from cozegate.admin.channel_probe import probe_channel, secret_hint
 from cozegate.admin.deps import Transaction, TxDep
-from cozegate.admin.requests import PriceBody
+from cozegate.admin.requests import ChannelUpdateBody, PriceBody
 from cozegate.admin.schemas import ChannelOut, PriceOut
 from cozegate.billing.price_service import PriceService
 from cozegate.channels.schemas import ChannelCreate
@@ -63,6 +63,27 @@ async def create_channel(request: Request, _: ConsoleAdmin, form: Form, tx: TxDe
         return await refused(request, tx, exc, lambda: _channels(tx, runtime))
     tx.after_commit(runtime.directory.invalidate)
     return done("channels", "channel-created")
+
+
+@router.post("/channels/{channel_id}")
+async def change_channel(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
+                         tx: TxDep, runtime: RuntimeDep) -> Response:
+    """Base URL, priority, weight, what it serves, and a new PAT (blank: kept as it is).
+    ``targets`` is always sent by the form: blank means all workflows again."""
+    fields: dict[str, Any] = {name: form[name] for name in
+                              ("base_url", "priority", "weight", "token") if name in form}
+    fields["targets"] = entries(form.get("targets", "")) or None
+    try:
+        body = ChannelUpdateBody.model_validate(fields)
+        await runtime.channels.update_channel(tx.session, channel_id, body)
+    except ValueError as exc:  # a secret the channel's auth cannot take (ValidationError too)
+        error = exc if isinstance(exc, ValidationError) else CozegateError(
+            str(exc), status_code=400, code="invalid_request")
+        return await refused(request, tx, error, lambda: _channels(tx, runtime))
+    except CozegateError as exc:
+        return await refused(request, tx, exc, lambda: _channels(tx, runtime))
+    tx.after_commit(runtime.directory.invalidate)
+    return done("channels", "channel-changed")
 
 
 @router.post("/channels/{channel_id}/test")
