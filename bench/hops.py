@@ -51,8 +51,8 @@ def measure(loads: list[tuple[str, int]], duration: float,
         out = workdir / "hops.json"
         upstream, up_url = start_upstream(LOAD_CPU, workdir / "upstream.log")
         gateway = None
+        # BENCH_HOPS_OUT, not COZEGATE_*: bench.gateway keeps those away from the gateway.
         saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "BENCH_HOPS_OUT")}
-        # Not COZEGATE_*: bench.gateway keeps such settings away from the gateway.
         try:
             configure_upstream(up_url, 5.0, 20)
             os.environ["PYTHONPATH"] = os.pathsep.join(
