@@ -32,7 +32,7 @@ async def list_channels(
     channels = [c for c in await runtime.channels.list_channels(tx.session)
                 if name is None or c.name == name]
     window = channels[page.offset:page.offset + page.limit]
-    return Page(items=[_out(runtime, c) for c in window], total=len(channels),
+    return Page(items=[channel_out(runtime, c) for c in window], total=len(channels),
                 offset=page.offset, limit=page.limit)
 
 
@@ -40,12 +40,12 @@ async def list_channels(
 async def create_channel(body: ChannelCreate, tx: TxDep, runtime: RuntimeDep) -> ChannelOut:
     channel = await runtime.channels.create_channel(tx.session, body)
     _refresh_relay(tx, runtime)
-    return _out(runtime, channel)
+    return channel_out(runtime, channel)
 
 
 @router.get("/{channel_id}", summary="Show a channel")
 async def get_channel(channel_id: int, tx: TxDep, runtime: RuntimeDep) -> ChannelOut:
-    return _out(runtime, await runtime.channels.get_channel(tx.session, channel_id))
+    return channel_out(runtime, await runtime.channels.get_channel(tx.session, channel_id))
 
 
 @router.patch("/{channel_id}", summary="Change a channel (only the fields sent)")
@@ -56,7 +56,7 @@ async def update_channel(channel_id: int, body: ChannelUpdateBody, tx: TxDep,
     except ValueError as exc:  # e.g. a token sent for an oauth_jwt channel without auth_type
         raise InvalidRequest(str(exc)) from exc
     _refresh_relay(tx, runtime)
-    return _out(runtime, channel)
+    return channel_out(runtime, channel)
 
 
 @router.delete("/{channel_id}", status_code=status.HTTP_204_NO_CONTENT,
@@ -102,12 +102,13 @@ async def _switch(tx: Transaction, runtime: Runtime, channel_id: int, enabled: b
     channel = await runtime.channels.set_enabled(tx.session, channel_id, enabled, reason)
     await tx.session.flush()  # so the answer shows the new updated_at
     _refresh_relay(tx, runtime)
-    return _out(runtime, channel)
+    return channel_out(runtime, channel)
 
 
 def _refresh_relay(tx: Transaction, runtime: Runtime) -> None:
     tx.after_commit(runtime.directory.invalidate)
 
 
-def _out(runtime: Runtime, channel: Channel) -> ChannelOut:
+def channel_out(runtime: Runtime, channel: Channel) -> ChannelOut:
+    """A channel as the admin API and the web console show it (its secret only hinted)."""
     return ChannelOut.of(channel, secret_hint(runtime, channel))

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from cozegate.admin.deps import TxDep
+from cozegate.admin.endpoints.channels import channel_out
+from cozegate.admin.endpoints.usage import export_usage
 from cozegate.admin.schemas import DailyUsageOut, UsageOut
-from cozegate.admin.usage_export import pinned, usage_csv
-from cozegate.billing.schemas import DailyUsage, UsageFilter
+from cozegate.billing.schemas import UsageFilter
 from cozegate.billing.usage_repository import UsageRepository
 from cozegate.deps import RuntimeDep
 from cozegate.errors import CozegateError
@@ -21,7 +22,6 @@ from cozegate.models.base import utcnow
 from cozegate.runs.schemas import RunFilter, RunOut
 from cozegate.runs.service import RunService
 from cozegate.runtime import Runtime
-from cozegate.web.pages.operations import channel_out
 from cozegate.web.rendering import PAGE_SIZE, done, errors_text, filters_of, pager, query_of, render
 from cozegate.web.session import ConsoleAdmin, Form
 
@@ -32,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/overview")
-async def overview(request: Request, admin: ConsoleAdmin, tx: TxDep,
+async def overview(request: Request, _: ConsoleAdmin, tx: TxDep,
                    runtime: RuntimeDep) -> HTMLResponse:
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     usage = UsageRepository(tx.session)
@@ -40,19 +40,18 @@ async def overview(request: Request, admin: ConsoleAdmin, tx: TxDep,
     latest = await usage.page(UsageFilter(), offset=0, limit=10)
     channels = await runtime.channels.list_channels(tx.session)
     return render(request, "overview.html", {
-        "admin": admin,
         "users": await runtime.users.count_users(tx.session),
         "channels": [channel_out(runtime, c) for c in channels],
-        "days": [_day(d) for d in days],
+        "days": [DailyUsageOut.of(d) for d in days],
         "latest": [UsageOut.of(row) for row in latest.items],
     })
 
 
-def _day(day: DailyUsage) -> dict[str, Any]:
-    return DailyUsageOut.of(day).model_dump()
-
-
 # -- usage ---------------------------------------------------------------------------------
+
+
+# The filter forms' key field, as the usage and run filters name it.
+_RENAMES = {"key_id": "api_key_id"}
 
 
 @router.get("/usage")
@@ -60,11 +59,9 @@ async def usage_page(request: Request, _: ConsoleAdmin, tx: TxDep,
                      offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
     query = query_of(request)
     try:
-        filters = filters_of(query, UsageFilter, {"key_id": "api_key_id"})
+        filters = filters_of(query, UsageFilter, _RENAMES)
     except ValidationError as exc:
-        return render(request, "usage.html", {"rows": [], "filters": query,
-                                              "pager": pager(0, 0), "error": errors_text(exc)},
-                      status.HTTP_400_BAD_REQUEST)
+        return _unfiltered(request, "usage.html", query, exc)
     found = await UsageRepository(tx.session).page(filters, offset=offset, limit=PAGE_SIZE)
     return render(request, "usage.html", {
         "rows": [UsageOut.of(row) for row in found.items],
@@ -76,15 +73,19 @@ async def usage_page(request: Request, _: ConsoleAdmin, tx: TxDep,
 @router.get("/usage.csv")
 async def usage_export(request: Request, _: ConsoleAdmin, runtime: RuntimeDep) -> Response:
     try:
-        filters = filters_of(query_of(request), UsageFilter, {"key_id": "api_key_id"})
+        filters = filters_of(query_of(request), UsageFilter, _RENAMES)
     except ValidationError as exc:
         return Response(errors_text(exc), status_code=status.HTTP_400_BAD_REQUEST,
                         media_type="text/plain; charset=utf-8")
-    filename = f"usage-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
-    await runtime.writer.flush()  # see deps.get_session
-    return StreamingResponse(
-        usage_csv(runtime.sessionmaker, pinned(filters)), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return await export_usage(filters, runtime)  # the admin API's export, as it is
+
+
+def _unfiltered(request: Request, template: str, query: dict[str, str],
+                error: ValidationError) -> HTMLResponse:
+    """A filter form that does not parse: the page, empty, saying which field is wrong."""
+    return render(request, template, {"rows": [], "filters": query, "pager": pager(0, 0),
+                                      "error": errors_text(error)},
+                  status.HTTP_400_BAD_REQUEST)
 
 
 # -- runs ----------------------------------------------------------------------------------
@@ -95,13 +96,11 @@ async def runs_page(request: Request, _: ConsoleAdmin, tx: TxDep,
                     offset: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
     query = query_of(request)
     try:
-        filters = filters_of(query, RunFilter, {"key_id": "api_key_id"})
+        filters = filters_of(query, RunFilter, _RENAMES)
     except ValidationError as exc:
-        return render(request, "runs.html", {"runs": [], "filters": query,
-                                             "pager": pager(0, 0), "error": errors_text(exc)},
-                      status.HTTP_400_BAD_REQUEST)
+        return _unfiltered(request, "runs.html", query, exc)
     found = await RunService().page(tx.session, filters, offset=offset, limit=PAGE_SIZE)
-    return render(request, "runs.html", {"runs": found.items, "filters": query,
+    return render(request, "runs.html", {"rows": found.items, "filters": query,
                                          "pager": pager(offset, found.total, query)})
 
 

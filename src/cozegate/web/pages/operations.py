@@ -9,24 +9,20 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from cozegate.admin.channel_probe import probe_channel, secret_hint
+from cozegate.admin.channel_probe import probe_channel
 from cozegate.admin.deps import Transaction, TxDep
+from cozegate.admin.endpoints.channels import channel_out
 from cozegate.admin.requests import ChannelUpdateBody, PriceBody
-from cozegate.admin.schemas import ChannelOut, PriceOut
+from cozegate.admin.schemas import PriceOut
 from cozegate.billing.price_service import PriceService
 from cozegate.channels.schemas import ChannelCreate
 from cozegate.deps import RuntimeDep
 from cozegate.errors import CozegateError
-from cozegate.models import Channel
 from cozegate.runtime import Runtime
 from cozegate.web.rendering import done, entries, refused, render
 from cozegate.web.session import ConsoleAdmin, Form
 
 router = APIRouter(include_in_schema=False)
-
-
-def channel_out(runtime: Runtime, channel: Channel) -> ChannelOut:
-    return ChannelOut.of(channel, secret_hint(runtime, channel))
 
 
 # -- channels ------------------------------------------------------------------------------
