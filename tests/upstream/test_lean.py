@@ -368,3 +368,47 @@ async def test_https_requests_reuse_one_tls_connection(tmp_path) -> None:  # typ
         await pool.aclose()
         server.close()
     assert len(connections) == 1
+
+
+async def test_the_head_and_first_chunk_are_read_inside_the_callback(pool_for,
+                                                                     monkeypatch) -> None:
+    """kit.eager: the reader of a response's head and of its first body chunk resumes inside
+    the callback that received them, not a loop pass later; later chunks wake it a pass
+    later, so chunks that came meanwhile are taken together."""
+    from cozegate.upstream.transport import lean
+
+    order: list[str] = []
+    for name in ("on_headers_complete", "on_body"):
+        original = getattr(lean._Connection, name)
+
+        def observed(self, *args, _original=original, _name=name) -> None:  # type: ignore[no-untyped-def]
+            order.append(f"{_name} begins")
+            _original(self, *args)
+            order.append(f"{_name} ends")
+
+        monkeypatch.setattr(lean._Connection, name, observed)
+    go = asyncio.Event()
+
+    async def paced(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for part in (b"one", b"two", b"three"):
+            await go.wait()
+            go.clear()
+            writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+
+    async with Server(paced) as server:
+        response = await pool_for(server.url).send(post())
+        order.append("head read")
+        for expected in (b"one", b"two"):
+            go.set()
+            assert await response.next_chunk() == expected
+            order.append(f"{expected.decode()} read")
+        go.set()
+        assert await response.aread() == b"three"
+    assert order[:7] == [
+        "on_headers_complete begins", "head read", "on_headers_complete ends",
+        "on_body begins", "one read", "on_body ends",
+        "on_body begins"]
+    assert order[7:9] == ["on_body ends", "two read"]  # the next pass: batches form

@@ -13,7 +13,9 @@ client does only what :class:`~cozegate.upstream.transport.http.HTTPTransport` n
   uvicorn uses); gzip/deflate decoded if a server sends them (we never ask for them);
 * connect / read (between bytes) / write / pool timeouts, as httpx.Timeout gives them;
 * every failure raised as the httpx exception httpx would raise, so ``transport/http.py``
-  still maps errors in one place.
+  still maps errors in one place;
+* the task waiting for a response's head or its first body chunk resumes inside the
+  callback that received it (``kit.eager``), not one event-loop pass later.
 
 It does not do proxies, redirects, cookies, HTTP/2 or Expect: 100-continue; HTTPTransport
 uses httpx whenever a proxy applies or a custom httpx transport (tests, the in-process
@@ -38,6 +40,7 @@ from typing import Any
 import httptools
 import httpx
 
+from cozegate.kit.eager import eager_future
 from cozegate.kit.readahead import IDLE, Idle
 
 READ_CHUNK_HIGH = 1 << 20  # buffered body bytes that pause reading from the socket
@@ -71,10 +74,17 @@ class _Body:
     few milliseconds, so arming and cancelling a timer per wait would cost more than the wait
     itself: one timer stays armed and, when it fires, checks how long the current wait has
     lasted, re-arming itself if it fired early. It fires about once per ``wake`` at most.
+
+    Only the wait for the first chunk is eager (``kit.eager``): it decides the time to first
+    byte. Later chunks wake the reader one loop pass later, so that under load the chunks
+    that came meanwhile are taken together (one conversion pass and one client write for
+    several events); made eager too, each would be relayed on its own, and at 64 streams
+    the gateway spent ~10-20% more CPU per stream (bench/hops.py).
     """
 
-    __slots__ = ("_called_at", "_connection", "_idle", "_loop", "_silent_since", "_timer",
-                 "_timer_when", "_waiter", "_wake", "buffered", "chunks", "done", "error")
+    __slots__ = ("_called_at", "_connection", "_eager", "_idle", "_loop", "_silent_since",
+                 "_timer", "_timer_when", "_waiter", "_wake", "buffered", "chunks", "done",
+                 "error")
 
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
@@ -90,6 +100,7 @@ class _Body:
         self._called_at = 0.0  # when the current next() call began (``wake`` counts from it)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = math.inf
+        self._eager = True  # until the first chunk is read
 
     def feed(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -158,7 +169,8 @@ class _Body:
             self._idle, self._wake, self._called_at = idle, wake, now
             if self._silent_since is None:
                 self._silent_since = now
-            self._waiter = waiter = self._loop.create_future()
+            self._waiter = waiter = (eager_future(self._loop) if self._eager
+                                     else self._loop.create_future())
             self._arm()
             try:
                 await waiter  # woken by a chunk, the end, or the timer
@@ -171,6 +183,7 @@ class _Body:
                 raise self.error
             return b""
         self._silent_since = None
+        self._eager = False
         chunk = self.chunks.popleft()
         self.buffered -= len(chunk)
         if self.buffered < READ_CHUNK_LOW:
@@ -275,7 +288,7 @@ class _Connection(asyncio.Protocol):
         self._length_known = False
         self._complete = False
         self._keep_alive = False
-        self._head = asyncio.get_running_loop().create_future()
+        self._head = eager_future()  # see kit.eager: the head starts a stream's first byte
         self._body = _Body(self)
         return self._head, self._body
 
