@@ -373,20 +373,19 @@ async def test_https_requests_reuse_one_tls_connection(tmp_path) -> None:  # typ
 async def test_the_head_and_first_chunk_are_read_inside_the_callback(pool_for,
                                                                      monkeypatch) -> None:
     """kit.eager: the reader of a response's head and of its first body chunk resumes inside
-    the callback that received them, not a loop pass later; later chunks wake it a pass
-    later, so chunks that came meanwhile are taken together."""
+    the callback that received them (once the packet is parsed), not a loop pass later;
+    later chunks wake it a pass later, so chunks that came meanwhile are taken together."""
     from cozegate.upstream.transport import lean
 
     order: list[str] = []
-    for name in ("on_headers_complete", "on_body"):
-        original = getattr(lean._Connection, name)
+    received = lean._Connection.data_received
 
-        def observed(self, *args, _original=original, _name=name) -> None:  # type: ignore[no-untyped-def]
-            order.append(f"{_name} begins")
-            _original(self, *args)
-            order.append(f"{_name} ends")
+    def observed(self, data: bytes) -> None:  # type: ignore[no-untyped-def]
+        order.append("packet in")
+        received(self, data)
+        order.append("packet done")
 
-        monkeypatch.setattr(lean._Connection, name, observed)
+    monkeypatch.setattr(lean._Connection, "data_received", observed)
     go = asyncio.Event()
 
     async def paced(request: bytes, writer: asyncio.StreamWriter) -> None:
@@ -407,8 +406,33 @@ async def test_the_head_and_first_chunk_are_read_inside_the_callback(pool_for,
             order.append(f"{expected.decode()} read")
         go.set()
         assert await response.aread() == b"three"
-    assert order[:7] == [
-        "on_headers_complete begins", "head read", "on_headers_complete ends",
-        "on_body begins", "one read", "on_body ends",
-        "on_body begins"]
-    assert order[7:9] == ["on_body ends", "two read"]  # the next pass: batches form
+    assert order[:8] == ["packet in", "head read", "packet done",
+                         "packet in", "one read", "packet done",
+                         "packet in", "packet done"]
+    assert order[8] == "two read"  # the next pass: chunks arriving meanwhile join it
+
+
+async def test_a_response_in_one_packet_is_read_in_one_go(pool_for, monkeypatch) -> None:
+    """Head and whole body in one packet: the reader resumes once, after the packet is
+    parsed, and finds it all (no wake-up per part)."""
+    from cozegate.upstream.transport import lean
+
+    order: list[str] = []
+    received = lean._Connection.data_received
+
+    def observed(self, data: bytes) -> None:  # type: ignore[no-untyped-def]
+        order.append("packet in")
+        received(self, data)
+        order.append("packet done")
+
+    monkeypatch.setattr(lean._Connection, "data_received", observed)
+    async with Server(answer(ok(b'{"a":1}'))) as server:
+        response = await pool_for(server.url).send(post())
+        order.append("head read")
+        assert response.body_complete
+        assert await response.aread() == b'{"a":1}'
+        order.append("body read")
+        # All of it ran inside the packet's callback, which has not returned yet.
+        assert order == ["packet in", "head read", "body read"]
+    await asyncio.sleep(0)  # this task ran inside that callback: let it return
+    assert order[3:] == ["packet done"]

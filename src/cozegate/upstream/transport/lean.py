@@ -15,7 +15,8 @@ client does only what :class:`~cozegate.upstream.transport.http.HTTPTransport` n
 * every failure raised as the httpx exception httpx would raise, so ``transport/http.py``
   still maps errors in one place;
 * the task waiting for a response's head or its first body chunk resumes inside the
-  callback that received it (``kit.eager``), not one event-loop pass later.
+  callback that received it (``kit.eager``), once the whole packet is parsed, not one
+  event-loop pass later; a response that came in one packet is then read in one go.
 
 It does not do proxies, redirects, cookies, HTTP/2 or Expect: 100-continue; HTTPTransport
 uses httpx whenever a proxy applies or a custom httpx transport (tests, the in-process
@@ -83,8 +84,8 @@ class _Body:
     """
 
     __slots__ = ("_called_at", "_connection", "_eager", "_idle", "_loop", "_silent_since",
-                 "_timer", "_timer_when", "_waiter", "_wake", "buffered", "chunks", "done",
-                 "error")
+                 "_timer", "_timer_when", "_waiter", "_wake", "_wake_owed", "buffered", "chunks",
+                 "done", "error")
 
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
@@ -101,6 +102,7 @@ class _Body:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_when = math.inf
         self._eager = True  # until the first chunk is read
+        self._wake_owed = False  # chunks or the end came while a packet was being parsed
 
     def feed(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -118,9 +120,20 @@ class _Body:
         self._wake_reader()
 
     def _wake_reader(self) -> None:
+        if self._connection.receiving:
+            self._wake_owed = True  # the connection wakes it once the whole packet is parsed
+            return
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def packet_parsed(self) -> None:
+        """The connection parsed a packet: wake the reader if it brought anything that is
+        still unread (the head's reader, resumed first, may have read it all already)."""
+        if self._wake_owed:
+            self._wake_owed = False
+            if self.chunks or self.done:
+                self._wake_reader()
 
     def _deadline(self) -> float:
         idle, wake = self._idle, self._wake
@@ -208,6 +221,10 @@ class _Connection(asyncio.Protocol):
         self._length_known = False
         self._complete = False
         self._keep_alive = False
+        # While a packet is parsed, the head's status and the body's reader wait (see
+        # data_received): the reader then resumes once per packet, with all of it.
+        self.receiving = False
+        self._head_status: int | None = None
 
     # -- asyncio.Protocol --------------------------------------------------------------
 
@@ -218,11 +235,23 @@ class _Connection(asyncio.Protocol):
         if self._head is None:  # bytes while idle: the connection cannot be trusted
             self.close()
             return
+        head, body = self._head, self._body
+        self.receiving = True
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             self._fail(httpx.RemoteProtocolError(f"malformed HTTP response: {exc}"))
             self.close()
+        finally:
+            self.receiving = False
+        # The packet is parsed: now wake whoever waits, the head's reader first. Both are
+        # eager futures (kit.eager), so the reader resumes right here, and a response that
+        # came in one packet (head and whole body) is read in one go.
+        status, self._head_status = self._head_status, None
+        if status is not None and not head.done():
+            head.set_result(status)
+        if body is not None:
+            body.packet_parsed()
 
     def eof_received(self) -> bool | None:
         return None  # close the transport
@@ -264,9 +293,7 @@ class _Connection(asyncio.Protocol):
             self._length_known = True
 
     def on_headers_complete(self) -> None:
-        assert self._head is not None
-        if not self._head.done():
-            self._head.set_result(self.parser.get_status_code())
+        self._got_head()
 
     def on_body(self, body: bytes) -> None:
         if self._body is not None:
@@ -276,10 +303,18 @@ class _Connection(asyncio.Protocol):
         self._complete = True
         # Read now: once this callback returns, llhttp has reset and always says False.
         self._keep_alive = self.parser.should_keep_alive()
-        if self._head is not None and not self._head.done():
-            self._head.set_result(self.parser.get_status_code())
+        self._got_head()
         if self._body is not None:
             self._body.end()
+
+    def _got_head(self) -> None:
+        head = self._head
+        if head is None or head.done():
+            return
+        if self.receiving:
+            self._head_status = self.parser.get_status_code()  # resolved after the packet
+        else:  # a body delimited by the connection's end (connection_lost)
+            head.set_result(self.parser.get_status_code())
 
     # -- used by the pool ------------------------------------------------------------------
 
