@@ -370,11 +370,10 @@ async def test_https_requests_reuse_one_tls_connection(tmp_path) -> None:  # typ
     assert len(connections) == 1
 
 
-async def test_the_head_and_first_chunk_are_read_inside_the_callback(pool_for,
-                                                                     monkeypatch) -> None:
-    """kit.eager: the reader of a response's head and of its first body chunk resumes inside
-    the callback that received them (once the packet is parsed), not a loop pass later;
-    later chunks wake it a pass later, so chunks that came meanwhile are taken together."""
+async def test_the_first_chunk_is_read_inside_the_callback(pool_for, monkeypatch) -> None:
+    """kit.eager: the reader of a response's first body chunk resumes inside the callback
+    that received it (once the packet is parsed), not a loop pass later; the head and later
+    chunks wake it a pass later, so chunks that came meanwhile are taken together."""
     from cozegate.upstream.transport import lean
 
     order: list[str] = []
@@ -406,33 +405,27 @@ async def test_the_head_and_first_chunk_are_read_inside_the_callback(pool_for,
             order.append(f"{expected.decode()} read")
         go.set()
         assert await response.aread() == b"three"
-    assert order[:8] == ["packet in", "head read", "packet done",
+    assert order[:9] == ["packet in", "packet done", "head read",
                          "packet in", "one read", "packet done",
-                         "packet in", "packet done"]
-    assert order[8] == "two read"  # the next pass: chunks arriving meanwhile join it
+                         "packet in", "packet done", "two read"]
 
 
-async def test_a_response_in_one_packet_is_read_in_one_go(pool_for, monkeypatch) -> None:
+async def test_a_response_in_one_packet_wakes_its_reader_once(pool_for, monkeypatch) -> None:
     """Head and whole body in one packet: the reader resumes once, after the packet is
-    parsed, and finds it all (no wake-up per part)."""
+    parsed, and finds all of it."""
     from cozegate.upstream.transport import lean
 
-    order: list[str] = []
-    received = lean._Connection.data_received
+    wakes: list[str] = []
+    wake = lean._Body._wake_reader
 
-    def observed(self, data: bytes) -> None:  # type: ignore[no-untyped-def]
-        order.append("packet in")
-        received(self, data)
-        order.append("packet done")
+    def observed(self) -> None:  # type: ignore[no-untyped-def]
+        wakes.append("owed" if self._connection.receiving else "woken")
+        wake(self)
 
-    monkeypatch.setattr(lean._Connection, "data_received", observed)
+    monkeypatch.setattr(lean._Body, "_wake_reader", observed)
     async with Server(answer(ok(b'{"a":1}'))) as server:
         response = await pool_for(server.url).send(post())
-        order.append("head read")
         assert response.body_complete
         assert await response.aread() == b'{"a":1}'
-        order.append("body read")
-        # All of it ran inside the packet's callback, which has not returned yet.
-        assert order == ["packet in", "head read", "body read"]
-    await asyncio.sleep(0)  # this task ran inside that callback: let it return
-    assert order[3:] == ["packet done"]
+    # The body and its end were parsed in one packet: one wake-up, after it.
+    assert wakes == ["owed", "owed", "woken"]

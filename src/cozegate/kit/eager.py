@@ -3,9 +3,10 @@
 A task waiting on an ordinary future resumes one event-loop pass after ``set_result``: the
 future hands the task's wake-up to ``loop.call_soon``, behind everything already queued for
 the next pass. Under load a pass is long (1-3 ms at 64 concurrent streams), and a relayed
-stream waited one such pass for the upstream's response head and one for its first chunk:
-most of what the gateway added to a stream's time to first chunk (bench/hops.py measured
-it step by step). Python 3.12's eager tasks do not help (they run a new task's first step
+stream waited one such pass between receiving its first chunk from Coze and writing it to
+the client: the largest single step of what the gateway added to a stream's time to first
+chunk (bench/hops.py measures it step by step). The lean client reads a stream's first
+chunk through an eager future. Python 3.12's eager tasks do not help (they run a new task's first step
 at once, not a waiting task's next one), and the project runs on 3.11 anyway.
 
 :func:`eager_future` makes a future that schedules its callbacks through :class:`_EagerLoop`,

@@ -14,9 +14,9 @@ client does only what :class:`~cozegate.upstream.transport.http.HTTPTransport` n
 * connect / read (between bytes) / write / pool timeouts, as httpx.Timeout gives them;
 * every failure raised as the httpx exception httpx would raise, so ``transport/http.py``
   still maps errors in one place;
-* the task waiting for a response's head or its first body chunk resumes inside the
-  callback that received it (``kit.eager``), once the whole packet is parsed, not one
-  event-loop pass later; a response that came in one packet is then read in one go.
+* the task waiting for a response's first body chunk resumes inside the callback that
+  received it (``kit.eager``), once the whole packet is parsed, not one event-loop pass
+  later: that chunk is what a stream's time to first byte waits for.
 
 It does not do proxies, redirects, cookies, HTTP/2 or Expect: 100-continue; HTTPTransport
 uses httpx whenever a proxy applies or a custom httpx transport (tests, the in-process
@@ -76,11 +76,13 @@ class _Body:
     itself: one timer stays armed and, when it fires, checks how long the current wait has
     lasted, re-arming itself if it fired early. It fires about once per ``wake`` at most.
 
-    Only the wait for the first chunk is eager (``kit.eager``): it decides the time to first
-    byte. Later chunks wake the reader one loop pass later, so that under load the chunks
-    that came meanwhile are taken together (one conversion pass and one client write for
-    several events); made eager too, each would be relayed on its own, and at 64 streams
-    the gateway spent ~10-20% more CPU per stream (bench/hops.py).
+    The reader is woken once per packet, after the connection parsed all of it. Only the
+    wait for the first chunk is eager (``kit.eager``): it decides the time to first byte
+    (bench/hops.py: ~2-3 ms less at c=64, the pass it no longer waits). Later chunks wake
+    the reader one loop pass later, so that under load the chunks that came meanwhile are
+    taken together (one conversion pass and one client write for several events); made
+    eager too, each would be relayed on its own, and at 64 streams the gateway spent
+    ~10-20% more CPU per stream.
     """
 
     __slots__ = ("_called_at", "_connection", "_eager", "_idle", "_loop", "_silent_since",
@@ -128,12 +130,10 @@ class _Body:
             waiter.set_result(None)
 
     def packet_parsed(self) -> None:
-        """The connection parsed a packet: wake the reader if it brought anything that is
-        still unread (the head's reader, resumed first, may have read it all already)."""
+        """The connection parsed a packet: wake the reader if it brought chunks or the end."""
         if self._wake_owed:
             self._wake_owed = False
-            if self.chunks or self.done:
-                self._wake_reader()
+            self._wake_reader()
 
     def _deadline(self) -> float:
         idle, wake = self._idle, self._wake
@@ -221,10 +221,9 @@ class _Connection(asyncio.Protocol):
         self._length_known = False
         self._complete = False
         self._keep_alive = False
-        # While a packet is parsed, the head's status and the body's reader wait (see
-        # data_received): the reader then resumes once per packet, with all of it.
+        # While a packet is parsed, the body's reader is not woken (see data_received): it
+        # then resumes once per packet, with all of it.
         self.receiving = False
-        self._head_status: int | None = None
 
     # -- asyncio.Protocol --------------------------------------------------------------
 
@@ -235,7 +234,7 @@ class _Connection(asyncio.Protocol):
         if self._head is None:  # bytes while idle: the connection cannot be trusted
             self.close()
             return
-        head, body = self._head, self._body
+        body = self._body
         self.receiving = True
         try:
             self.parser.feed_data(data)
@@ -244,12 +243,8 @@ class _Connection(asyncio.Protocol):
             self.close()
         finally:
             self.receiving = False
-        # The packet is parsed: now wake whoever waits, the head's reader first. Both are
-        # eager futures (kit.eager), so the reader resumes right here, and a response that
-        # came in one packet (head and whole body) is read in one go.
-        status, self._head_status = self._head_status, None
-        if status is not None and not head.done():
-            head.set_result(status)
+        # The packet is parsed: wake the body's reader now. Waiting for a first chunk, it
+        # resumes right here (kit.eager), with everything this packet brought.
         if body is not None:
             body.packet_parsed()
 
@@ -293,7 +288,9 @@ class _Connection(asyncio.Protocol):
             self._length_known = True
 
     def on_headers_complete(self) -> None:
-        self._got_head()
+        assert self._head is not None
+        if not self._head.done():
+            self._head.set_result(self.parser.get_status_code())
 
     def on_body(self, body: bytes) -> None:
         if self._body is not None:
@@ -303,18 +300,10 @@ class _Connection(asyncio.Protocol):
         self._complete = True
         # Read now: once this callback returns, llhttp has reset and always says False.
         self._keep_alive = self.parser.should_keep_alive()
-        self._got_head()
+        if self._head is not None and not self._head.done():
+            self._head.set_result(self.parser.get_status_code())
         if self._body is not None:
             self._body.end()
-
-    def _got_head(self) -> None:
-        head = self._head
-        if head is None or head.done():
-            return
-        if self.receiving:
-            self._head_status = self.parser.get_status_code()  # resolved after the packet
-        else:  # a body delimited by the connection's end (connection_lost)
-            head.set_result(self.parser.get_status_code())
 
     # -- used by the pool ------------------------------------------------------------------
 
@@ -323,7 +312,9 @@ class _Connection(asyncio.Protocol):
         self._length_known = False
         self._complete = False
         self._keep_alive = False
-        self._head = eager_future()  # see kit.eager: the head starts a stream's first byte
+        # A plain future: the reader of a stream's head has nothing to send until the first
+        # chunk, and an eager head showed no gain at c=64, stream or not (bench/hops.py).
+        self._head = asyncio.get_running_loop().create_future()
         self._body = _Body(self)
         return self._head, self._body
 
