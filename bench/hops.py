@@ -12,9 +12,8 @@ upstream call takes ~0.15 ms. The table shows the rest is waiting for the event 
 request's task starts one loop pass after its bytes arrive, and the upstream's head and
 first chunk are read one poll after they arrive; near saturation a pass takes milliseconds.
 (The first chunk was also written one pass after it was read, until ``kit.eager`` made the
-reader resume inside the read's callback: rx->tx went from ~2 ms to ~0.1 ms at c=64.) Not
-a test, and not
-part of bench.run: the wrappers cost a little CPU themselves.
+reader resume inside the read's callback: rx->tx went from ~2 ms to ~0.1 ms at c=64.)
+Not a test, and not part of bench.run: the wrappers cost a little CPU themselves.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ the next pass. Under load a pass is long (1-3 ms at 64 concurrent streams), and 
 stream waited one such pass between receiving its first chunk from Coze and writing it to
 the client: the largest single step of what the gateway added to a stream's time to first
 chunk (bench/hops.py measures it step by step). The lean client reads a stream's first
-chunk through an eager future. Python 3.12's eager tasks do not help (they run a new task's first step
-at once, not a waiting task's next one), and the project runs on 3.11 anyway.
+chunk through an eager future. Python 3.12's eager tasks do not help (they run a new
+task's first step at once, not a waiting task's next one), and the project runs on 3.11.
 
 :func:`eager_future` makes a future that schedules its callbacks through :class:`_EagerLoop`,
 a stand-in for the loop that runs a callback at once when no task is running (the future

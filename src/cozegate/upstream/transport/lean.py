@@ -313,7 +313,8 @@ class _Connection(asyncio.Protocol):
         self._complete = False
         self._keep_alive = False
         # A plain future: the reader of a stream's head has nothing to send until the first
-        # chunk, and an eager head showed no gain at c=64, stream or not (bench/hops.py).
+        # chunk. Made eager (A/B at c=64), it gained neither time to first chunk nor
+        # non-stream CPU.
         self._head = asyncio.get_running_loop().create_future()
         self._body = _Body(self)
         return self._head, self._body
