@@ -1,6 +1,6 @@
 """kit.eager: a future resolved from a loop callback resumes its task inside that callback;
-resolved inside a task, or cancelled, it behaves as a plain future. On asyncio's own loop and
-on uvloop (what ``cozegate serve`` runs)."""
+resolved inside a task, cancelled or failed, it behaves as a plain future. On asyncio's own
+loop and on uvloop (what ``cozegate serve`` runs)."""
 
 from __future__ import annotations
 
