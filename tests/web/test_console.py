@@ -3,6 +3,7 @@ against the admin API (the same services) with exact amounts."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,12 @@ from sqlalchemy import update
 
 from cozegate.models import Run, UsageLog
 from tests.admin.helpers import admin, cost_of, story
-from tests.fixtures_emulator import catalog
+from tests.fixtures_emulator import (
+    SANDBOX_OAUTH_APP_ID,
+    SANDBOX_OAUTH_KEY_ID,
+    SANDBOX_PRIVATE_KEY,
+    catalog,
+)
 from tests.fixtures_gateway import Gateway
 from tests.tasks.helpers import TaskClient, running_gateway
 
@@ -496,3 +502,49 @@ async def test_a_channel_is_changed_and_its_token_rotated(gateway: Gateway) -> N
         assert bad_url.status_code == 400 and "base_url" in alert(bad_url)
         missing = await http.post("/channels/999999", data={"weight": "1"})
         assert missing.status_code == 404
+
+
+async def test_a_channels_secret_is_replaced_by_an_oauth_app_and_back(gateway: Gateway) -> None:
+    """The change form's secret decides the auth: the channel test calls the emulator with
+    what was stored, so a wrong secret shows as Coze's refusal and a right one as an answer."""
+    channel_id = await gateway.add_channel("switching", "emulator://sandbox",
+                                           token="pat_not_known_upstream")
+    app = json.dumps({"app_id": SANDBOX_OAUTH_APP_ID, "key_id": SANDBOX_OAUTH_KEY_ID,
+                      "private_key": SANDBOX_PRIVATE_KEY})
+    async with signed_in(gateway) as http:
+        refused = await http.post(f"/channels/{channel_id}/test")
+        assert refused.status_code == 200 and "Coze answered in" not in refused.text
+        page = (await http.get("/channels")).text
+        assert "or an OAuth JWT app instead" in page
+
+        to_oauth = await http.post(f"/channels/{channel_id}", data={"oauth_jwt": app})
+        assert to_oauth.status_code == 303, to_oauth.text
+        async with admin(gateway) as api:
+            now = (await api.get(f"/channels/{channel_id}")).json()
+            assert (now["auth_type"], now["secret_hint"]) == (
+                "oauth_jwt", f"app {SANDBOX_OAUTH_APP_ID}")
+        answered = await http.post(f"/channels/{channel_id}/test")
+        assert "Coze answered in" in answered.text, answered.text
+        assert "BEGIN" not in (await http.get("/channels")).text
+
+        kept = await http.post(f"/channels/{channel_id}", data={"weight": "4"})
+        assert kept.status_code == 303
+        both = await http.post(f"/channels/{channel_id}",
+                               data={"token": "pat_sandbox", "oauth_jwt": app})
+        assert both.status_code == 400 and "not both" in alert(both)
+        not_json = await http.post(f"/channels/{channel_id}", data={"oauth_jwt": "{app"})
+        assert not_json.status_code == 400 and "oauth_jwt: not JSON" in alert(not_json)
+        no_key = await http.post(f"/channels/{channel_id}",
+                                 data={"oauth_jwt": '{"app_id": "1", "key_id": "k"}'})
+        assert no_key.status_code == 400 and "private_key" in alert(no_key)
+        async with admin(gateway) as api:
+            now = (await api.get(f"/channels/{channel_id}")).json()
+            assert (now["auth_type"], now["weight"]) == ("oauth_jwt", 4)
+        assert "Coze answered in" in (await http.post(f"/channels/{channel_id}/test")).text
+
+        to_pat = await http.post(f"/channels/{channel_id}", data={"token": "pat_sandbox"})
+        assert to_pat.status_code == 303
+        async with admin(gateway) as api:
+            now = (await api.get(f"/channels/{channel_id}")).json()
+            assert now["auth_type"] == "pat"
+        assert "Coze answered in" in (await http.post(f"/channels/{channel_id}/test")).text

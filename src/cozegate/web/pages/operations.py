@@ -33,6 +33,15 @@ async def _channels(tx: Transaction, runtime: Runtime) -> tuple[str, dict[str, A
     return "channels.html", {"channels": [channel_out(runtime, c) for c in channels]}
 
 
+def _oauth_app(text: str) -> Any:
+    """The OAuth JWT app a form gives as JSON (the seed's shape); pydantic checks its fields."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CozegateError(f"oauth_jwt: not JSON ({exc.msg})", status_code=400,
+                            code="invalid_request") from exc
+
+
 @router.get("/channels")
 async def channels_page(request: Request, _: ConsoleAdmin, tx: TxDep,
                         runtime: RuntimeDep) -> HTMLResponse:
@@ -48,13 +57,9 @@ async def create_channel(request: Request, _: ConsoleAdmin, form: Form, tx: TxDe
         fields["targets"] = entries(fields["targets"])
     try:
         if "oauth_jwt" in fields:
-            fields["oauth_jwt"] = json.loads(fields["oauth_jwt"])
+            fields["oauth_jwt"] = _oauth_app(fields["oauth_jwt"])
             fields.setdefault("auth_type", "oauth_jwt")
         await runtime.channels.create_channel(tx.session, ChannelCreate.model_validate(fields))
-    except json.JSONDecodeError as exc:
-        error = CozegateError(f"oauth_jwt: not JSON ({exc.msg})", status_code=400,
-                              code="invalid_request")
-        return await refused(request, tx, error, lambda: _channels(tx, runtime))
     except (CozegateError, ValidationError) as exc:
         return await refused(request, tx, exc, lambda: _channels(tx, runtime))
     tx.after_commit(runtime.directory.invalidate)
@@ -64,12 +69,22 @@ async def create_channel(request: Request, _: ConsoleAdmin, form: Form, tx: TxDe
 @router.post("/channels/{channel_id}")
 async def change_channel(request: Request, channel_id: int, _: ConsoleAdmin, form: Form,
                          tx: TxDep, runtime: RuntimeDep) -> Response:
-    """Base URL, priority, weight, what it serves, and a new PAT (blank: kept as it is).
-    ``targets`` is always sent by the form: blank means all workflows again."""
+    """Base URL, priority, weight, what it serves, and a new secret: a PAT or an OAuth JWT
+    app's JSON, either of which also switches the channel to that kind of auth (both blank:
+    the secret is kept). ``targets`` is always sent by the form: blank means all workflows
+    again."""
     fields: dict[str, Any] = {name: form[name] for name in
                               ("base_url", "priority", "weight", "token") if name in form}
     fields["targets"] = entries(form.get("targets", "")) or None
     try:
+        if "token" in form and "oauth_jwt" in form:
+            raise CozegateError("give a new token or an OAuth JWT app, not both",
+                                status_code=400, code="invalid_request")
+        if "token" in form:
+            fields["auth_type"] = "pat"
+        if "oauth_jwt" in form:
+            fields["auth_type"] = "oauth_jwt"
+            fields["oauth_jwt"] = _oauth_app(form["oauth_jwt"])
         body = ChannelUpdateBody.model_validate(fields)
         await runtime.channels.update_channel(tx.session, channel_id, body)
     except ValueError as exc:  # a secret the channel's auth cannot take (ValidationError too)
