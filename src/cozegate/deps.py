@@ -20,9 +20,10 @@ async def get_session(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Asyn
         AsyncSession]:
     # A short-lived session per request; endpoints that stream must not use this one
     # across the stream (they open their own short transactions instead).
-    # Read barrier first: a chat completion answers before its settlement commits
-    # (relay.service.RelayRun.completion), so a client reading its balance, usage or run
-    # right after the answer must wait for what is still being booked (usually nothing).
+    # Read barrier first: a chat completion answers, and a stream ends, before its
+    # settlement commits (relay.service.RelayRun.completion), so a client reading its
+    # balance, usage or run right after the answer must wait for what is still being booked
+    # (usually nothing).
     await runtime.writer.flush()
     async with runtime.sessionmaker() as session:
         yield session

@@ -189,28 +189,36 @@ async def reserved_count(gateway: Gateway, user_id: int) -> int:
     return len(rows)
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["completion", "stream"])
 async def test_an_answer_does_not_wait_for_its_settlement_but_reads_do(
-        gateway: Gateway, db_backend: str, db_url: str) -> None:
-    """The completion is answered while its settlement cannot commit (SQLite's write lock is
-    held elsewhere); balance reads right after (OpenAI and admin surfaces) wait for that
-    settlement, then show it."""
+        gateway: Gateway, db_backend: str, db_url: str, stream: bool) -> None:
+    """The completion, or the whole stream to its [DONE] and the end of the body, is
+    answered while its settlement cannot commit (SQLite's write lock is held elsewhere);
+    balance reads right after (OpenAI and admin surfaces) wait for that settlement, then
+    show it."""
     if db_backend != "sqlite":
         pytest.skip("holds SQLite's write lock from a second connection")
     await gateway.set_price(catalog.SLOW_JOB, fixed_price=Decimal("1"))
     user_id, key = await gateway.create_user("reader", balance="5")
-    body = {"model": f"coze-workflow/{catalog.SLOW_JOB}",
+    body = {"model": f"coze-workflow/{catalog.SLOW_JOB}", "stream": stream,
             "messages": [{"role": "user", "content": "go"}],
             "workflow_parameters": {"seconds": 0.5}}
+
+    async def answered(http: httpx.AsyncClient) -> tuple[int, str]:
+        async with http.stream("POST", "/v1/chat/completions", json=body) as response:
+            return response.status_code, (await response.aread()).decode()
+
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30,
                                  headers={"Authorization": f"Bearer {key}"}) as http:
-        answer = asyncio.ensure_future(http.post("/v1/chat/completions", json=body))
+        answer = asyncio.ensure_future(answered(http))
         for _ in range(200):  # the hold is committed: the run is upstream now
             if await reserved_count(gateway, user_id):
                 break
             await asyncio.sleep(0.01)
         with sqlite_write_lock(db_url):
-            response = await asyncio.wait_for(answer, 10)
-            assert response.status_code == 200
+            status, text = await asyncio.wait_for(answer, 10)
+            assert status == 200
+            assert text.endswith("data: [DONE]\n\n") if stream else '"content"' in text
             assert await reserved_count(gateway, user_id) == 1  # not settled yet
             reading = asyncio.ensure_future(http.get("/v1/dashboard/billing/usage"))
             admin_reading = asyncio.ensure_future(http.get(

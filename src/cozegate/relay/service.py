@@ -267,7 +267,8 @@ class RelayRun:
         self._keepalive = keepalive
 
     async def bursts(self) -> AsyncIterator[list[StreamItem]]:
-        """Converter items as Coze events arrive, keep-alives during silences; settles last.
+        """Converter items as Coze events arrive, keep-alives during silences; queues the
+        settlement last.
 
         Items come in bursts: everything the events already received produce, so a stream
         writes once per burst rather than once per item (never waiting to fill one). The
@@ -303,7 +304,9 @@ class RelayRun:
             status = "cancelled"
             raise
         finally:
-            await self._finish(status)
+            # Like a completion, the stream ends (its [DONE] goes out) once its settlement
+            # is queued, not committed: see completion().
+            await self._finish(status, wait=False)
 
     async def _finish(self, status: str, *, wait: bool = True) -> None:
         """Close the upstream stream, then settle and record the run, whatever happened.
