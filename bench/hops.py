@@ -8,11 +8,11 @@ Starts the fake upstream (core 1; 20 chunks, 5 ms before each, as scenario (c)) 
 surface and concurrency, one load (bench.loadgen on core 1), then the p50/p90 of each step.
 
 Why: on a host where the gateway is ~90% busy at c=64, the added TTFC was 5-6 ms, above its
-3 ms target, while the gateway's own work before the upstream call takes ~0.15 ms (where it
-has CPU to spare, the added TTFC is under 1 ms). The table shows the rest is waiting for the
-event loop: the request's task starts one loop pass after its bytes arrive, and the
-upstream's head and first chunk are read one poll after they arrive; near saturation a pass
-takes milliseconds.
+3 ms target (0.6-1.4 ms where the gateway has CPU to spare), while the gateway's own work
+before the upstream call takes ~0.15 ms. The table shows the rest is waiting for the event
+loop: the request's task starts one loop pass after its bytes arrive, and the upstream's
+head and first chunk are read one poll after they arrive; near saturation a pass takes
+milliseconds.
 (The first chunk was also written one pass after it was read, until ``kit.eager`` made the
 reader resume inside the read's callback: rx->tx went from ~2 ms to ~0.1 ms at c=64.)
 Not a test, and not part of bench.run: the wrappers cost a little CPU themselves.
